@@ -1,0 +1,164 @@
+"""SuggestionModel: calibrated probabilities -> Suggestion records with reasons in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from autocoder.classify.features import CUES, CodeLexicon, FeatureDoc, feature_docs
+from autocoder.codebook import Codebook
+from autocoder.errors import CodebookError
+from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion
+
+MAX_REASONS = 4
+CUE_WORDS = {
+    "CUE_NEG": "a negation",
+    "CUE_HEDGE": "hedging",
+    "WISH": "a wish or need",
+    "CONTRAST": "a contrast (maar, toch)",
+    "PAST": "a reference to the past",
+    "NOW": "a reference to now",
+    "LACK": "a shortage word",
+    "PRAISE": "a positive judgement",
+}
+assert set(CUES) <= set(CUE_WORDS)
+
+
+class Suggester(Protocol):
+    """What a backend provides: labels, a transform and calibrated probabilities."""
+
+    labels: tuple[str, ...]
+
+    def transform(self, docs: Sequence[FeatureDoc]) -> Any: ...
+
+    def predict_proba(self, matrix: Any) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+    def contributions(self, matrix: Any, row: int, label: str) -> list[tuple[str, float]]: ...
+
+    def presence_contributions(
+        self, matrix: Any, row: int, present: bool
+    ) -> list[tuple[str, float]]: ...
+
+
+@dataclass
+class SuggestionModel:
+    """A fitted backend with the codebook it was trained for and its metadata."""
+
+    suggester: Suggester
+    codebook: Codebook
+    lexicons: tuple[CodeLexicon, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_id(self) -> str:
+        return str(self.meta.get("model_id", "unsaved"))
+
+    def docs(self, fragments: Sequence[Fragment]) -> list[FeatureDoc]:
+        return feature_docs(
+            [f.text for f in fragments],
+            [f.question for f in fragments],
+            self.codebook,
+            self.lexicons,
+            [(f.report, f.start) for f in fragments],
+        )
+
+    def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
+        """Suggestions in input order; pass a report's fragments together (neighbours count)."""
+        if not fragments:
+            return []
+        docs = self.docs(fragments)
+        matrix = self.suggester.transform(docs)
+        probs, present = self.suggester.predict_proba(matrix)
+        return [
+            self._one(matrix, row, docs[row], probs[row], None if present is None else present[row])
+            for row in range(len(fragments))
+        ]
+
+    def _one(
+        self, matrix: Any, row: int, doc: FeatureDoc, probs: np.ndarray, p_present: float | None
+    ) -> Suggestion:
+        labels = self.suggester.labels
+        best = int(np.argmax(probs))
+        label = labels[best]
+        factor = None if label == NO_FACTOR_KEY else label
+        p_factor = float(probs[best])
+        presence = None
+        confidence = p_factor
+        if factor is not None and p_present is not None:
+            presence = Presence.PRESENT if p_present >= 0.5 else Presence.ABSENT
+            confidence = p_factor * float(max(p_present, 1 - p_present))
+        reasons = self._reasons(matrix, row, doc, label, presence)
+        return Suggestion(
+            factor=factor,
+            presence=presence,
+            confidence=round(confidence, 4),
+            factor_probs={lab: round(float(p), 4) for lab, p in zip(labels, probs, strict=True)},
+            presence_prob=None if p_present is None else round(float(p_present), 4),
+            reasons=tuple(reasons),
+            model=self.model_id,
+        )
+
+    def _reasons(
+        self, matrix: Any, row: int, doc: FeatureDoc, label: str, presence: Presence | None
+    ) -> list[str]:
+        reasons: list[str] = []
+        for name, _ in self.suggester.contributions(matrix, row, label):
+            text = self._describe(name, doc, label)
+            if text and text not in reasons:
+                reasons.append(text)
+            if len(reasons) >= MAX_REASONS:
+                break
+        if presence is not None:
+            pushes = self.suggester.presence_contributions(
+                matrix, row, presence is Presence.PRESENT
+            )
+            for name, _ in pushes[:6]:
+                text = self._describe(name, doc, label)
+                if text and text not in reasons:
+                    reasons.append(f"{presence.value}: {text}")
+                    break
+        return reasons
+
+    def _describe(self, name: str, doc: FeatureDoc, label: str) -> str | None:
+        block, _, feature = name.partition("__")
+        if block == "meta":
+            return self._describe_meta(feature, doc)
+        if block in ("words", "scoped", "factor_words"):
+            feature = feature.rsplit("|", 1)[-1]
+            for prefix in ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_"):
+                feature = feature.removeprefix(prefix)
+            if feature in ("POL_NEG", "POL_DNEG"):
+                return "a negation" if feature == "POL_NEG" else "a double negation"
+            if feature in CUE_WORDS:
+                return CUE_WORDS[feature]
+            if feature.startswith("NEG_"):
+                return f'"{feature[4:]}" under a negation'
+            if " " in feature:
+                parts = [CUE_WORDS.get(p, p.removeprefix("NEG_")) for p in feature.split()]
+                return f'the words "{" ".join(parts)}"'
+            return f'the word "{feature}"'
+        return None  # character n-grams are not meaningful to a reader
+
+    def _describe_meta(self, feature: str, doc: FeatureDoc) -> str | None:
+        if feature.startswith("CB_"):
+            code = feature[3:].removesuffix("_NEG")
+            found = [ind for c, ind, _ in doc.matches if c == code]
+            name = self._name(code)
+            negated = " (negated)" if feature.endswith("_NEG") else ""
+            return f'indicator "{found[0]}" of {name}{negated}' if found else None
+        if feature.startswith("CBV_"):
+            return f"words from the definition of {self._name(feature[4:])}"
+        if feature == "Q_priority":
+            return "answers a priority question"
+        if feature.startswith("Q_") and feature[2:] in self.codebook.ids:
+            return f"answers a question from the {self._name(feature[2:])} block"
+        return None
+
+    def _name(self, code: str) -> str:
+        try:
+            return self.codebook.code(code).name
+        except CodebookError:
+            return code

@@ -1,0 +1,271 @@
+"""Model directories: ``estimator.skops``, ``vocabulary.json``, ``meta.json``, ``codebook.yaml``.
+
+Nothing in a model directory runs code on load: the estimator is a skops file loaded with a
+fixed allow-list of scikit-learn/numpy types (anything else, as in a tampered or foreign
+file, is refused before it is constructed); the vectorisers' vocabularies are plain JSON term
+lists (as skops nodes they would make the file five times larger and slow to load).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import zipfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from autocoder.classify.features import CodeLexicon
+from autocoder.classify.linear import LinearSuggester, ModelSettings
+from autocoder.classify.model import SuggestionModel
+from autocoder.codebook import Codebook, parse_codebook
+from autocoder.errors import CodebookError, CodebookMismatchError, ModelError
+from autocoder.files import atomic_write_bytes, atomic_write_text
+
+ESTIMATOR = "estimator.skops"
+VOCABULARY = "vocabulary.json"
+META = "meta.json"
+CODEBOOK = "codebook.yaml"
+FORMAT_VERSION = 1
+MAX_ESTIMATOR_BYTES = 200 * 1024 * 1024
+TRUSTED_TYPES = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.dtype",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.ndarray",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.CountVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.utils._bunch.Bunch",
+)
+
+
+def library_versions() -> dict[str, str]:
+    names = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "skops")
+    found = {"python": platform.python_version()}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except Exception:
+            found[name] = "unknown"
+    return found
+
+
+def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
+    """Write the model directory; each file is written atomically."""
+    import skops.io as sio
+
+    suggester = model.suggester
+    if not isinstance(suggester, LinearSuggester):
+        raise ModelError(f"{directory}: save_model handles the linear backend only")
+    directory.mkdir(parents=True, exist_ok=True)
+    vocabularies = _take_vocabularies(suggester)
+    state = {
+        "features": suggester.features_,
+        "factor": suggester.factor_,
+        "presence_features": suggester.presence_features_,
+        "presence": suggester.presence_,
+    }
+    try:
+        estimator = sio.dumps(state)
+    finally:
+        _put_vocabularies(suggester, vocabularies)
+    payload = {
+        "vocabularies": {name: terms for name, terms in vocabularies.items()},
+        "lexicons": [
+            {**asdict(lexicon), "vocabulary": sorted(lexicon.vocabulary)}
+            for lexicon in model.lexicons
+        ],
+    }
+    atomic_write_text(directory / VOCABULARY, json.dumps(payload, ensure_ascii=False))
+    atomic_write_bytes(directory / ESTIMATOR, estimator)
+    atomic_write_text(directory / CODEBOOK, codebook_text)
+    meta = dict(model.meta)
+    meta.update(
+        {
+            "format_version": FORMAT_VERSION,
+            "labels": list(suggester.labels),
+            "versions": library_versions(),
+            "created_at": meta.get("created_at")
+            or datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+    )
+    atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    model.meta = meta
+    return directory
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    path = directory / META
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{directory}: not a model directory (no {META})") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable model metadata ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{path}: unknown model format; retrain with this autocoder version")
+    return meta
+
+
+def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionModel:
+    """Load a model; refuse it when ``codebook`` is given and its hash differs."""
+    directory = Path(directory)
+    meta = read_meta(directory)
+    if meta.get("backend") == "transformer":
+        from autocoder.classify.transformer import load_transformer
+
+        return load_transformer(directory, codebook)
+    own = _own_codebook(directory, meta)
+    if codebook is not None and codebook.hash != meta.get("codebook_hash"):
+        raise CodebookMismatchError(
+            f"{directory}: model was trained for codebook {meta.get('codebook_id')!r} "
+            f"(hash {str(meta.get('codebook_hash'))[:12]}), not {codebook.id!r} "
+            f"(hash {codebook.hash[:12]}); retrain it with this codebook"
+        )
+    state = _load_estimator(directory / ESTIMATOR)
+    payload = _load_vocabulary(directory / VOCABULARY)
+    suggester = LinearSuggester(own.ids, ModelSettings(**_settings(meta)))
+    suggester.features_ = state["features"]
+    suggester.factor_ = state["factor"]
+    suggester.presence_features_ = state["presence_features"]
+    suggester.presence_ = state["presence"]
+    temps = meta.get("temperatures") or {}
+    suggester.factor_temperature_ = float(temps.get("factor", 1.0))
+    suggester.presence_temperature_ = float(temps.get("presence", 1.0))
+    if tuple(meta.get("labels", ())) != suggester.labels:
+        raise ModelError(f"{directory}: labels in {META} do not match its codebook")
+    try:
+        _put_vocabularies(suggester, payload["vocabularies"])
+        lexicons = tuple(_lexicon(item) for item in payload["lexicons"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{directory / VOCABULARY}: does not fit the estimator") from exc
+    return SuggestionModel(suggester, own, lexicons, meta)
+
+
+def _vectorisers(suggester: LinearSuggester) -> dict[str, Any]:
+    found = {}
+    for prefix, block in (("", suggester.features_), ("presence.", suggester.presence_features_)):
+        for name, vectoriser, _ in block.transformers_ if block is not None else ():
+            if hasattr(vectoriser, "vocabulary_"):
+                found[prefix + name] = vectoriser
+    return found
+
+
+def _take_vocabularies(suggester: LinearSuggester) -> dict[str, list[str]]:
+    """Term lists in column order; the vectorisers are left without a vocabulary."""
+    taken = {}
+    for name, vectoriser in _vectorisers(suggester).items():
+        terms = [""] * len(vectoriser.vocabulary_)
+        for term, column in vectoriser.vocabulary_.items():
+            terms[column] = term
+        taken[name] = terms
+        vectoriser.vocabulary_ = {}
+    return taken
+
+
+def _put_vocabularies(suggester: LinearSuggester, vocabularies: dict[str, list[str]]) -> None:
+    vectorisers = _vectorisers(suggester)
+    if set(vectorisers) != set(vocabularies):
+        raise ValueError("vocabulary blocks differ from the estimator's")
+    for name, vectoriser in vectorisers.items():
+        vectoriser.vocabulary_ = {term: column for column, term in enumerate(vocabularies[name])}
+
+
+def _lexicon(item: dict[str, Any]) -> CodeLexicon:
+    return CodeLexicon(
+        code=str(item["code"]),
+        indicators=tuple(tuple(str(w) for w in seq) for seq in item["indicators"]),
+        indicator_text=tuple(str(t) for t in item["indicator_text"]),
+        vocabulary=frozenset(str(w) for w in item["vocabulary"]),
+    )
+
+
+def _load_vocabulary(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing; the model directory is incomplete") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable ({type(exc).__name__})") from None
+    if not isinstance(payload, dict) or not {"vocabularies", "lexicons"} <= set(payload):
+        raise ModelError(f"{path}: not an autocoder vocabulary file")
+    return payload
+
+
+def _settings(meta: dict[str, Any]) -> dict[str, Any]:
+    settings = dict(meta.get("settings") or {})
+    if "char_ngrams" in settings:
+        settings["char_ngrams"] = tuple(settings["char_ngrams"])
+    return settings
+
+
+def _own_codebook(directory: Path, meta: dict[str, Any]) -> Codebook:
+    try:
+        text = (directory / CODEBOOK).read_text(encoding="utf-8")
+        own = parse_codebook(text, str(directory / CODEBOOK))
+    except (OSError, CodebookError) as exc:
+        raise ModelError(f"{directory}: the model's codebook.yaml is missing or invalid") from exc
+    if own.hash != meta.get("codebook_hash"):
+        raise ModelError(f"{directory}: codebook.yaml does not match {META} (tampered?)")
+    return own
+
+
+def _types_in(data: bytes) -> set[str]:
+    """Every type a skops file would construct, read from its schema without loading it."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    found: set[str] = set()
+    pending: list[Any] = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__')}.{node['__class__']}")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _load_estimator(path: Path) -> dict[str, Any]:
+    import skops.io as sio
+
+    try:
+        if path.stat().st_size > MAX_ESTIMATOR_BYTES:
+            raise ModelError(f"{path}: estimator file is larger than any autocoder model")
+        data = path.read_bytes()
+        untrusted = (_types_in(data) | set(sio.get_untrusted_types(data=data))) - set(TRUSTED_TYPES)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing; the model directory is incomplete") from None
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        raise ModelError(f"{path}: not a readable model file ({type(exc).__name__})") from None
+    if untrusted:
+        names = ", ".join(sorted(untrusted)[:5])
+        raise ModelError(
+            f"{path}: refused to load; it contains types outside the allow-list ({names})"
+        )
+    try:
+        state = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:
+        raise ModelError(f"{path}: corrupt model file ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or not {
+        "features",
+        "factor",
+        "presence_features",
+        "presence",
+    } <= set(state):
+        raise ModelError(f"{path}: not an autocoder model")
+    return state

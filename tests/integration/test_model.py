@@ -1,0 +1,171 @@
+"""Training, calibrated suggestions, safe model directories (real corpus records)."""
+
+import json
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autocoder.codebook import load_codebook, parse_codebook
+from autocoder.errors import CodebookMismatchError, FewExamplesWarning, ModelError
+from autocoder.jsonl import read_records
+from autocoder.modeldir import ESTIMATOR, load_model, save_model
+from autocoder.pipeline import codebook_source
+from autocoder.records import NO_FACTOR_KEY
+from autocoder.train import train_model, training_set
+
+CORPUS = Path(__file__).resolve().parents[2] / "training_data" / "fragments.jsonl"
+
+
+@pytest.fixture(scope="module")
+def corpus_records():
+    records = read_records(CORPUS, load_codebook()).records
+    reports = sorted({r.fragment.report for r in records})[:12]
+    return [r for r in records if r.fragment.report in reports]
+
+
+@pytest.fixture(scope="module")
+def small_model(corpus_records):
+    return train_model(training_set(corpus_records), load_codebook(), folds=3, model_id="small")
+
+
+@pytest.fixture(scope="module")
+def saved_dir(small_model, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models") / "small"
+    return save_model(small_model, directory, codebook_source(None))
+
+
+def test_suggestions_are_well_formed_and_calibrated(small_model, corpus_records):
+    suggestions = small_model.suggest([r.fragment for r in corpus_records[:60]])
+    labels = {*load_codebook().ids, NO_FACTOR_KEY}
+    for suggestion in suggestions:
+        assert set(suggestion.factor_probs) == labels
+        assert sum(suggestion.factor_probs.values()) == pytest.approx(1.0, abs=1e-3)
+        assert 0.0 <= suggestion.confidence <= 1.0
+        assert suggestion.reasons
+        if suggestion.factor is None:
+            assert suggestion.presence is None
+    meta = small_model.meta
+    assert meta["cv_metrics"]["factor"]["ece"] < 0.15
+    assert meta["temperatures"]["factor"] > 0
+
+
+def test_save_and_load_give_identical_probabilities(small_model, saved_dir, corpus_records):
+    fragments = [r.fragment for r in corpus_records[:40]]
+    loaded = load_model(saved_dir)
+    before = small_model.suggest(fragments)
+    after = loaded.suggest(fragments)
+    assert [s.factor_probs for s in before] == [s.factor_probs for s in after]
+    assert [s.presence_prob for s in before] == [s.presence_prob for s in after]
+    meta = json.loads((saved_dir / "meta.json").read_text())
+    for key in (
+        "codebook_hash",
+        "data_hash",
+        "label_counts",
+        "cv_metrics",
+        "versions",
+        "created_at",
+    ):
+        assert key in meta
+    assert not list(saved_dir.glob("*.pkl")) and not list(saved_dir.glob("*.joblib"))
+
+
+def test_training_is_deterministic(corpus_records):
+    data = training_set(corpus_records[:600])
+    first = train_model(data, load_codebook(), folds=0)
+    second = train_model(data, load_codebook(), folds=0)
+    fragments = [r.fragment for r in corpus_records[600:700]]
+    assert [s.factor_probs for s in first.suggest(fragments)] == [
+        s.factor_probs for s in second.suggest(fragments)
+    ]
+
+
+def test_codebook_mismatch_is_refused(saved_dir):
+    other = parse_codebook(codebook_source(None).replace("elkaar nodig hebben", "iets anders"))
+    with pytest.raises(CodebookMismatchError, match="retrain"):
+        load_model(saved_dir, other)
+    assert load_model(saved_dir, load_codebook()).model_id == "small"
+
+
+def copy_model(saved_dir, tmp_path):
+    target = tmp_path / "copy"
+    target.mkdir()
+    for path in saved_dir.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target
+
+
+def test_foreign_type_in_estimator_is_refused(saved_dir, tmp_path):
+    import skops.io as sio
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    target = copy_model(saved_dir, tmp_path)
+    (target / ESTIMATOR).write_bytes(sio.dumps({"features": DecisionTreeClassifier()}))
+    with pytest.raises(ModelError, match="allow-list"):
+        load_model(target)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: (d / ESTIMATOR).write_bytes(b"not a zip"),
+        lambda d: (d / ESTIMATOR).write_bytes((d / ESTIMATOR).read_bytes()[:2000]),
+        lambda d: (d / ESTIMATOR).unlink(),
+        lambda d: (d / "meta.json").write_text("{"),
+        lambda d: (d / "codebook.yaml").write_text("id: [x"),
+        lambda d: (d / "vocabulary.json").write_text('{"vocabularies": {}, "lexicons": []}'),
+    ],
+)
+def test_damaged_model_fails_cleanly(saved_dir, tmp_path, damage):
+    target = copy_model(saved_dir, tmp_path)
+    damage(target)
+    with pytest.raises(ModelError):
+        load_model(target)
+
+
+def test_pickle_inside_the_archive_is_not_executed(saved_dir, tmp_path):
+    target = copy_model(saved_dir, tmp_path)
+    with zipfile.ZipFile(target / ESTIMATOR, "a") as archive:
+        archive.writestr("evil.pkl", b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")
+    try:
+        load_model(target)
+    except ModelError:
+        pass
+    assert not Path("/tmp/pwned").exists()
+
+
+def test_missing_and_rare_codes_warn_and_are_never_suggested(corpus_records):
+    codebook = load_codebook()
+    kept = [r for r in corpus_records if r.coding.factor != "continuiteit"]
+    rare = [r for r in corpus_records if r.coding.factor == "externe_druk"][:3]
+    kept = [r for r in kept if r.coding.factor != "externe_druk"] + rare
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = train_model(training_set(kept), codebook, folds=0)
+    messages = " ".join(str(w.message) for w in caught if w.category is FewExamplesWarning)
+    assert "'externe_druk' has only 3" in messages
+    assert "never suggest" in messages and "continuiteit" in messages
+    suggestions = model.suggest([r.fragment for r in corpus_records[:200]])
+    assert all(s.factor != "continuiteit" for s in suggestions)
+    assert all(s.factor_probs["continuiteit"] < 1e-6 for s in suggestions)
+    assert model.meta["never_suggested"] == ["continuiteit"]
+
+
+def test_training_without_presence_still_trains_factor_head(corpus_records):
+    data = training_set(corpus_records[:400])
+    stripped = data.__class__(
+        data.texts,
+        data.questions,
+        data.factors,
+        (None,) * len(data),
+        data.groups,
+        data.starts,
+        data.weights,
+    )
+    model = train_model(stripped, load_codebook(), folds=0)
+    (suggestion,) = model.suggest([corpus_records[500].fragment])
+    assert suggestion.presence is None and suggestion.presence_prob is None
+    assert np.isclose(sum(suggestion.factor_probs.values()), 1.0, atol=1e-3)
