@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+from spacy.lang.nl.stop_words import STOP_WORDS
 
 from autocoder.classify.features import CUES, CodeLexicon, FeatureDoc, feature_docs
 from autocoder.codebook import Codebook
@@ -14,6 +15,7 @@ from autocoder.errors import CodebookError
 from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion
 
 MAX_REASONS = 4
+SCOPE_PREFIXES = ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_")
 CUE_WORDS = {
     "CUE_NEG": "a negation",
     "CUE_HEDGE": "hedging",
@@ -125,35 +127,28 @@ class SuggestionModel:
     def _describe(self, name: str, doc: FeatureDoc, label: str) -> str | None:
         block, _, feature = name.partition("__")
         if block == "meta":
-            return self._describe_meta(feature, doc)
+            return self._describe_meta(feature, doc, label)
         if block in ("words", "scoped", "factor_words"):
-            feature = feature.rsplit("|", 1)[-1]
-            for prefix in ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_"):
-                feature = feature.removeprefix(prefix)
-            if feature in ("POL_NEG", "POL_DNEG"):
-                return "a negation" if feature == "POL_NEG" else "a double negation"
-            if feature in CUE_WORDS:
-                return CUE_WORDS[feature]
-            if feature.startswith("NEG_"):
-                return f'"{feature[4:]}" under a negation'
-            if " " in feature:
-                parts = [CUE_WORDS.get(p, p.removeprefix("NEG_")) for p in feature.split()]
-                return f'the words "{" ".join(parts)}"'
-            return f'the word "{feature}"'
+            return _describe_words(feature)
         return None  # character n-grams are not meaningful to a reader
 
-    def _describe_meta(self, feature: str, doc: FeatureDoc) -> str | None:
+    def _describe_meta(self, feature: str, doc: FeatureDoc, label: str) -> str | None:
+        # Another code's indicator can push towards this label statistically, but naming it
+        # as a reason would confuse a reader; only this code's own evidence is shown.
         if feature.startswith("CB_"):
             code = feature[3:].removesuffix("_NEG")
+            if code != label:
+                return None
             found = [ind for c, ind, _ in doc.matches if c == code]
             name = self._name(code)
             negated = " (negated)" if feature.endswith("_NEG") else ""
             return f'indicator "{found[0]}" of {name}{negated}' if found else None
         if feature.startswith("CBV_"):
-            return f"words from the definition of {self._name(feature[4:])}"
+            code = feature[4:]
+            return f"words from the definition of {self._name(code)}" if code == label else None
         if feature == "Q_priority":
             return "answers a priority question"
-        if feature.startswith("Q_") and feature[2:] in self.codebook.ids:
+        if feature.startswith("Q_") and feature[2:] == label:
             return f"answers a question from the {self._name(feature[2:])} block"
         return None
 
@@ -162,3 +157,25 @@ class SuggestionModel:
             return self.codebook.code(code).name
         except CodebookError:
             return code
+
+
+def _describe_words(feature: str) -> str | None:
+    """Plain words for a lemma feature; None for function words that explain nothing."""
+    feature = feature.rsplit("|", 1)[-1]
+    if feature in ("POL_NEG", "POL_DNEG"):
+        return "a negation" if feature == "POL_NEG" else "a double negation"
+    for prefix in SCOPE_PREFIXES:
+        feature = feature.removeprefix(prefix)
+    if feature in CUE_WORDS:
+        return CUE_WORDS[feature]
+    parts = feature.split()
+    if any(part in CUE_WORDS or part.startswith("POL_") for part in parts):
+        return None
+    negated = any(part.startswith("NEG_") for part in parts)
+    words = [part.removeprefix("NEG_") for part in parts]
+    if all(word in STOP_WORDS or len(word) < 3 for word in words):
+        return None
+    quoted = " ".join(words)
+    if negated:
+        return f'"{quoted}" under a negation'
+    return f'the words "{quoted}"' if len(words) > 1 else f'the word "{quoted}"'

@@ -1,0 +1,57 @@
+"""The typer app and what every command module shares: consoles and error handling.
+
+Every AutocoderError becomes one red line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from autocoder.errors import AutocoderError
+
+app = typer.Typer(
+    help="Suggest codes for interview reports against a codebook; people confirm.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+codebook_app = typer.Typer(help="Show or check codebooks.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+CodebookOpt = Annotated[
+    Path | None, typer.Option("--codebook", help="Codebook YAML (default: the shipped one).")
+]
+
+
+def handles_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AutocoderError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail_if(failures: list[Any], what: str) -> None:
+    for failure in failures:
+        err.print(f"[red]skipped:[/red] {failure}", soft_wrap=True)
+    if failures:
+        err.print(f"[red]{len(failures)} {what} could not be read; the others were processed.[/]")
+        raise typer.Exit(1)
+
+
+def show_warnings(messages: list[str]) -> None:
+    for message in messages:
+        err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
