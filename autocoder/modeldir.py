@@ -121,13 +121,16 @@ def read_meta(directory: Path) -> dict[str, Any]:
 
 
 def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionModel:
-    """Load a model; refuse it when ``codebook`` is given and its hash differs."""
+    """Load a linear model; refuse it when ``codebook`` is given and its hash differs.
+
+    ``autocoder.transformer_dir.load_any_model`` loads a directory of either backend."""
     directory = Path(directory)
     meta = read_meta(directory)
     if meta.get("backend") == "transformer":
-        from autocoder.classify.transformer import load_transformer
-
-        return load_transformer(directory, codebook)
+        raise ModelError(
+            f"{directory}: a transformer model; load it with "
+            "autocoder.transformer_dir.load_any_model"
+        )
     own = _own_codebook(directory, meta)
     if codebook is not None and codebook.hash != meta.get("codebook_hash"):
         raise CodebookMismatchError(

@@ -1,0 +1,340 @@
+"""Transformer model directories: train, save and load the optional transformer backend.
+
+A directory holds safetensors weights, the tokenizer files, ``codebook.yaml`` and ``meta.json``
+(as ``modeldir`` defines them, with ``"backend": "transformer"``); nothing in it may hold a
+pickle, and the weights must match the digests in ``meta.json``. ``load_any_model`` loads a
+model directory of either backend. This module plays the roles of ``modeldir``, ``train`` and
+``pipeline`` for this backend, and comes after all three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from autocoder.classify.model import SuggestionModel
+from autocoder.classify.transformer import (
+    BACKEND,
+    TransformerSuggester,
+    TransformerSuggestionModel,
+    load_saved,
+    quiet,
+    require_libraries,
+)
+from autocoder.classify.transformer_train import (
+    CALIBRATION_FRACTION,
+    calibrate,
+    calibration_split,
+    check_base_model,
+    fine_tune,
+)
+from autocoder.codebook import Codebook, load_codebook, parse_codebook
+from autocoder.errors import (
+    AutocoderWarning,
+    CodebookError,
+    CodebookMismatchError,
+    ModelError,
+    TrainingError,
+)
+from autocoder.files import atomic_write_text
+from autocoder.modeldir import CODEBOOK, FORMAT_VERSION, META, load_model, read_meta
+from autocoder.pipeline import TrainSummary, codebook_source
+from autocoder.records import NO_FACTOR_KEY
+from autocoder.train import TrainingSet, check_label_counts, load_training_records, training_set
+
+# Files that may hold pickles (code that runs on load); a model directory with any is refused.
+PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"})
+VERSIONED = (
+    "autocoder",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "datasets",
+    "numpy",
+)
+
+
+def train_transformer(
+    data: TrainingSet,
+    codebook: Codebook,
+    base_model: Path,
+    *,
+    seed: int = 13,
+    epochs: int = 3,
+    batch_size: int = 16,
+    max_length: int = 128,
+    learning_rate: float = 5e-5,
+    max_steps: int | None = None,
+    calibration_fraction: float = CALIBRATION_FRACTION,
+    model_id: str = "transformer",
+) -> SuggestionModel:
+    """Fine-tune ``base_model`` (a local HF directory); deterministic for a given seed.
+
+    When the data span at least five reports, about ``calibration_fraction`` of them is held
+    out (whole reports) to fit the temperatures and to measure the model; the rest trains it.
+    """
+    started = time.perf_counter()
+    base = check_base_model(base_model)
+    libs = require_libraries()
+    labels = (*codebook.ids, NO_FACTOR_KEY)
+    foreign = sorted(set(data.factors) - set(labels))
+    if foreign:
+        raise TrainingError(f"labels not in codebook {codebook.id!r}: {', '.join(foreign)}")
+    missing = check_label_counts(data, codebook)
+    split = calibration_split(data, seed, calibration_fraction)
+    fit_data = data.subset(split.fit)
+    unlearnt = [label for label in labels if label not in set(fit_data.factors)]
+    presence_head = len({p for p in fit_data.presences if p is not None}) == 2
+    tokenizer, model, steps = fine_tune(
+        libs,
+        base,
+        fit_data,
+        labels,
+        seed=seed,
+        epochs=epochs,
+        batch_size=batch_size,
+        max_length=max_length,
+        learning_rate=learning_rate,
+        max_steps=max_steps,
+        presence_head=presence_head,
+    )
+    suggester = TransformerSuggester(
+        model,
+        tokenizer,
+        labels,
+        max_length=max_length,
+        presence_head=presence_head,
+        never_suggested=unlearnt,
+    )
+    holdout = calibrate(suggester, data.subset(split.calibration)) if split.calibration else None
+    meta = {
+        "model_id": model_id,
+        "backend": BACKEND,
+        "codebook_id": codebook.id,
+        "codebook_hash": codebook.hash,
+        "data_hash": data.data_hash(),
+        "n_fragments": len(data),
+        "n_reports": len(set(data.groups)),
+        "label_counts": dict(sorted(Counter(data.factors).items())),
+        "presence_counts": {
+            "present": sum(1 for p in data.presences if p == 1),
+            "absent": sum(1 for p in data.presences if p == 0),
+        },
+        "never_suggested": unlearnt,
+        "codes_without_examples": missing,
+        "presence_head": presence_head,
+        "heads": {"factor": f"logits[0:{len(labels)}]", "presence": f"logits[{len(labels)}]"},
+        "base_model": {"name": base.name, "model_type": str(model.config.model_type)},
+        "settings": {
+            "seed": seed,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "max_length": max_length,
+            "learning_rate": learning_rate,
+            "max_steps": max_steps,
+            "steps": steps,
+            "calibration_fraction": calibration_fraction,
+        },
+        "temperatures": {
+            "factor": suggester.factor_temperature_,
+            "presence": suggester.presence_temperature_,
+        },
+        "fit_fragments": len(split.fit),
+        "calibration_fragments": len(split.calibration),
+        "calibration_reports": len({data.groups[i] for i in split.calibration}),
+        "holdout_metrics": holdout,
+        "cv_folds": 0,
+        "cv_metrics": None,
+        "training_seconds": round(time.perf_counter() - started, 2),
+    }
+    return TransformerSuggestionModel(suggester, codebook, (), meta)
+
+
+def library_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except Exception:
+            found[name] = "unknown"
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pickle_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+
+
+def save_transformer(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
+    """Write weights (safetensors), tokenizer files, ``codebook.yaml`` and ``meta.json`` (last).
+
+    Files are written into a temporary sibling directory and moved in one by one.
+    """
+    suggester = model.suggester
+    if not isinstance(suggester, TransformerSuggester):
+        raise ModelError(f"{directory}: save_transformer handles the transformer backend only")
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        libs = require_libraries()
+        with quiet(libs):
+            suggester.model.save_pretrained(staging)
+            suggester.tokenizer.save_pretrained(staging)
+        weights = sorted(staging.glob("*.safetensors"))
+        if not weights or _pickle_files(staging):
+            raise ModelError(f"{directory}: the model did not save as safetensors only")
+        directory.mkdir(parents=True, exist_ok=True)
+        stale = directory / META
+        if stale.exists():
+            stale.unlink()  # a half-replaced directory must not look like a valid model
+        for path in sorted(staging.iterdir()):
+            if path.is_dir():
+                raise ModelError(f"{directory}: unexpected folder {path.name} in saved model")
+            os.replace(path, directory / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    atomic_write_text(directory / CODEBOOK, codebook_text)
+    meta = dict(model.meta)
+    meta.update(
+        {
+            "format_version": FORMAT_VERSION,
+            "backend": BACKEND,
+            "labels": list(suggester.labels),
+            "temperatures": {
+                "factor": suggester.factor_temperature_,
+                "presence": suggester.presence_temperature_,
+            },
+            "weights_sha256": {p.name: _sha256(directory / p.name) for p in weights},
+            "versions": library_versions(),
+            "created_at": meta.get("created_at")
+            or datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+    )
+    atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    model.meta = meta
+    return directory
+
+
+def load_transformer(directory: Path, codebook: Codebook | None = None) -> SuggestionModel:
+    """Load a transformer model directory; refuse a codebook mismatch or pickle files."""
+    directory = Path(directory)
+    meta = read_meta(directory)
+    if meta.get("backend") != BACKEND:
+        raise ModelError(f"{directory}: not a transformer model (backend {meta.get('backend')!r})")
+    pickles = _pickle_files(directory)
+    if pickles:
+        names = ", ".join(p.name for p in pickles[:3])
+        raise ModelError(
+            f"{directory}: refused to load; it contains pickle-capable files ({names}); "
+            "autocoder models hold safetensors weights only"
+        )
+    try:
+        text = (directory / CODEBOOK).read_text(encoding="utf-8")
+        own = parse_codebook(text, str(directory / CODEBOOK))
+    except (OSError, CodebookError) as exc:
+        raise ModelError(f"{directory}: the model's codebook.yaml is missing or invalid") from exc
+    if own.hash != meta.get("codebook_hash"):
+        raise ModelError(f"{directory}: codebook.yaml does not match {META} (tampered?)")
+    if codebook is not None and codebook.hash != own.hash:
+        raise CodebookMismatchError(
+            f"{directory}: model was trained for codebook {own.id!r} "
+            f"(hash {own.hash[:12]}), not {codebook.id!r} "
+            f"(hash {codebook.hash[:12]}); retrain it with this codebook"
+        )
+    labels = (*own.ids, NO_FACTOR_KEY)
+    if tuple(meta.get("labels", ())) != labels:
+        raise ModelError(f"{directory}: labels in {META} do not match its codebook")
+    recorded = meta.get("weights_sha256") or {}
+    if not recorded:
+        raise ModelError(f"{directory}: {META} lists no weights")
+    for name, digest in recorded.items():
+        path = directory / Path(name).name
+        if not path.is_file():
+            raise ModelError(f"{path}: missing; the model directory is incomplete")
+        if _sha256(path) != digest:
+            raise ModelError(f"{path}: weights do not match {META} (tampered?)")
+    libs = require_libraries()
+    tokenizer, model = load_saved(libs, directory)
+    if int(model.config.num_labels) != len(labels) + 1:
+        raise ModelError(f"{directory}: model heads do not match its codebook")
+    settings = meta.get("settings") or {}
+    temps = meta.get("temperatures") or {}
+    suggester = TransformerSuggester(
+        model,
+        tokenizer,
+        labels,
+        max_length=int(settings.get("max_length", 128)),
+        presence_head=bool(meta.get("presence_head", True)),
+        never_suggested=[str(x) for x in meta.get("never_suggested", ())],
+        factor_temperature=float(temps.get("factor", 1.0)),
+        presence_temperature=float(temps.get("presence", 1.0)),
+    )
+    return TransformerSuggestionModel(suggester, own, (), meta)
+
+
+def load_any_model(directory: Path, codebook: Codebook | None = None) -> SuggestionModel:
+    """Load a model directory of either backend (``meta.json`` says which); refuse it when
+    ``codebook`` is given and its hash differs."""
+    directory = Path(directory)
+    if read_meta(directory).get("backend") == BACKEND:
+        return load_transformer(directory, codebook)
+    return load_model(directory, codebook)
+
+
+def train_transformer_to_dir(
+    data_paths: Sequence[Path],
+    out: Path,
+    codebook_path: Path | None,
+    base_model: Path | None,
+    *,
+    seed: int = 13,
+    max_steps: int | None = None,
+    epochs: int = 3,
+    batch_size: int = 16,
+    max_length: int = 128,
+    learning_rate: float = 5e-5,
+    skip_invalid: bool = False,
+) -> TrainSummary:
+    """Fine-tune on coded fragment records and write the model directory (like train_to_dir)."""
+    base = check_base_model(base_model)
+    require_libraries()
+    codebook = load_codebook(codebook_path)
+    loaded = load_training_records(data_paths, codebook, skip_invalid=skip_invalid)
+    data = training_set(loaded.records)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AutocoderWarning)
+        model = train_transformer(
+            data,
+            codebook,
+            base,
+            seed=seed,
+            epochs=epochs,
+            batch_size=batch_size,
+            max_length=max_length,
+            learning_rate=learning_rate,
+            max_steps=max_steps,
+            model_id=Path(out).name,
+        )
+    save_transformer(model, Path(out), codebook_source(codebook_path))
+    messages = [str(w.message) for w in caught if issubclass(w.category, AutocoderWarning)]
+    return TrainSummary(model, Path(out), loaded.skipped, loaded.uncoded, messages)
