@@ -1,0 +1,39 @@
+"""The review command: serve the local review web app for one project and coder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from autocoder.cli.app import app, handles_errors, out
+from autocoder.errors import OptionalDependencyError
+
+
+@app.command("review")
+@handles_errors
+def review(
+    project: Annotated[Path, typer.Option("--project", help="Project file (study.db).")],
+    coder: Annotated[str, typer.Option("--coder", help="Your name; every decision carries it.")],
+    port: Annotated[int, typer.Option("--port", help="Port (0: any free port).")] = 0,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface; keep 127.0.0.1 unless you know why.")
+    ] = "127.0.0.1",
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser.")
+    ] = False,
+) -> None:
+    """Review suggestions in a local web app (Ctrl+C stops it)."""
+    try:
+        from autocoder.review.server import serve
+    except ImportError as exc:
+        raise OptionalDependencyError(
+            f"the review app needs the review extra: pip install 'autocoder[review]' ({exc})"
+        ) from None
+
+    def announce(url: str) -> None:
+        out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)
+        out.print(url, soft_wrap=True, markup=False)
+
+    serve(project, coder, host=host, port=port, open_browser=not no_browser, announce=announce)

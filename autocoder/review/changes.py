@@ -1,0 +1,123 @@
+"""Changes from the review pages: each one a new entry in the project's append-only logs.
+
+Decisions always carry the reviewing coder's name. A stale page (the fragment changed in
+another tab since it was read) gets a Conflict instead of silently overriding; an undo appends
+the state that the undone entry replaced, so the log keeps every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from autocoder.codebook import Codebook
+from autocoder.errors import AutocoderError
+from autocoder.records import PRIORITY_HIGH, Decision, FragmentRecord, Presence, Status
+from autocoder.review.state import HUMAN, Conflict, NotFound, codebook_of, report_of
+from autocoder.store import Project
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A coding chosen in the page: factor (None: no factor), presence, priority."""
+
+    factor: str | None
+    presence: Presence | None
+    priority: str | None
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], codebook: Codebook) -> Choice:
+        factor = data.get("factor") or None
+        if factor is not None and factor not in codebook.ids:
+            raise AutocoderError(f"unknown code {str(factor)[:64]!r}")
+        presence = data.get("presence") or None
+        if presence not in (None, "present", "absent"):
+            raise AutocoderError("presence must be present or absent")
+        if factor is not None and presence is None:
+            raise AutocoderError("choose present (p) or absent (a) for a code")
+        priority = data.get("priority") or None
+        if priority not in (None, PRIORITY_HIGH):
+            raise AutocoderError(f"priority must be {PRIORITY_HIGH!r} or empty")
+        return cls(factor, Presence(presence) if factor and presence else None, priority)
+
+
+def current_record(project: Project, coder: str, fragment_id: str) -> FragmentRecord:
+    if not project.has_fragment(fragment_id):
+        raise NotFound("no such fragment in this project")
+    records = project.coded_fragments(
+        coder, include_suggestions=True, report_ids=[report_of(fragment_id)]
+    )
+    return next(r for r in records if r.fragment.id == fragment_id)
+
+
+def _check_fresh(record: FragmentRecord, expected_seq: Any) -> None:
+    if record.extra.get("seq") != expected_seq:
+        raise Conflict(
+            "this fragment was changed in another tab or window; the page now shows the "
+            "latest state: check it and press Enter again"
+        )
+
+
+def decide(
+    project: Project, coder: str, fragment_id: str, choice: Choice, expected_seq: Any
+) -> int | None:
+    """Append the coder's decision: confirmed when it equals the suggestion, else corrected.
+
+    Returns the new entry's sequence number, or None when nothing changed."""
+    record = current_record(project, coder, fragment_id)
+    _check_fresh(record, expected_seq)
+    suggestion = record.suggestion
+    same = (
+        suggestion is not None
+        and suggestion.factor == choice.factor
+        and (choice.factor is None or suggestion.presence == choice.presence)
+    )
+    status = Status.CONFIRMED if same else Status.CORRECTED
+    coding = record.coding
+    if (
+        coding is not None
+        and record.extra.get("status") == status.value
+        and (coding.factor, coding.presence, coding.priority)
+        == (choice.factor, choice.presence, choice.priority)
+    ):
+        return None
+    return project.record_decision(
+        Decision(fragment_id, coder, choice.factor, choice.presence, choice.priority, status, "")
+    )
+
+
+def undo(
+    project: Project, coder: str, fragment_id: str, undo_seq: Any, before: dict[str, Any] | None
+) -> int:
+    """Append an entry that restores ``before`` (the state entry ``undo_seq`` replaced)."""
+    record = current_record(project, coder, fragment_id)
+    _check_fresh(record, undo_seq)
+    note = f"undo of #{undo_seq}"
+    status = str((before or {}).get("status") or "open")
+    if status not in HUMAN:
+        entry = Decision(fragment_id, coder, None, None, None, Status.SUGGESTED, "", note)
+    else:
+        choice = Choice.parse(before or {}, codebook_of(project))
+        entry = Decision(
+            fragment_id,
+            coder,
+            choice.factor,
+            choice.presence,
+            choice.priority,
+            Status(status),
+            "",
+            note,
+        )
+    return project.record_decision(entry)
+
+
+MAX_MEMO_CHARS = 20_000
+
+
+def add_memo(project: Project, coder: str, kind: str, target_id: str, text: str) -> int:
+    text = text.strip()
+    if not text:
+        raise AutocoderError("the memo is empty")
+    if len(text) > MAX_MEMO_CHARS:
+        raise AutocoderError(f"a memo holds at most {MAX_MEMO_CHARS} characters")
+    return project.add_memo(kind, target_id, coder, text)

@@ -1,0 +1,225 @@
+"""What the review pages show, as plain data read from an open Project.
+
+No HTTP here: routes call these functions in a worker thread and render or serialise the
+result. A fragment's state holds the active model's suggestion, the reviewing coder's current
+decision (with its log sequence number, to detect stale pages) and other coders' decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from autocoder.codebook import Codebook
+from autocoder.errors import AutocoderError, StoreError
+from autocoder.records import (
+    Decision,
+    Fragment,
+    FragmentRecord,
+    Status,
+    Suggestion,
+)
+from autocoder.store import Project
+
+HUMAN = {Status.CONFIRMED.value, Status.CORRECTED.value, Status.REJECTED.value}
+CONTEXT_FRAGMENTS = 1  # sentences shown before and after a queue item
+STRATEGIES = ("least_confidence", "margin", "random")
+
+
+class Conflict(AutocoderError):
+    """The fragment changed (in another tab or window) since the page last read it."""
+
+
+class NotFound(AutocoderError):
+    """No such report or fragment in this project."""
+
+
+def codebook_of(project: Project) -> Codebook:
+    codebook = project.project_codebook()
+    if codebook is None:
+        raise StoreError(f"{project.path}: the project has no codebook yet; code reports first")
+    return codebook
+
+
+def report_of(fragment_id: str) -> str:
+    return fragment_id.split(":", 1)[0]
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def suggestion_view(suggestion: Suggestion | None) -> dict[str, Any] | None:
+    if suggestion is None:
+        return None
+    probs = sorted(suggestion.factor_probs.items(), key=lambda kv: -kv[1])[:3]
+    return {
+        "factor": suggestion.factor,
+        "presence": suggestion.presence.value if suggestion.presence else None,
+        "confidence": round(suggestion.confidence, 3),
+        "reasons": list(suggestion.reasons),
+        "top": [[label, round(p, 3)] for label, p in probs],
+        "model": suggestion.model,
+    }
+
+
+def decision_view(decision: Decision, seq: int | None = None) -> dict[str, Any]:
+    return {
+        "coder": decision.coder,
+        "factor": decision.factor,
+        "presence": decision.presence.value if decision.presence else None,
+        "priority": decision.priority,
+        "status": decision.status.value,
+        "timestamp": decision.timestamp,
+        "seq": seq,
+    }
+
+
+def fragment_view(
+    record: FragmentRecord, others: list[Decision], memos: list[dict[str, Any]]
+) -> dict[str, Any]:
+    fragment, coding, extra = record.fragment, record.coding, record.extra
+    status = str(extra.get("status") or "open")
+    mine = None
+    if status in HUMAN:
+        mine = {
+            "factor": coding.factor if coding else None,
+            "presence": coding.presence.value if coding and coding.presence else None,
+            "priority": coding.priority if coding else None,
+            "status": status,
+        }
+    return {
+        "id": fragment.id,
+        "report": fragment.report,
+        "question": fragment.question,
+        "speaker": fragment.speaker,
+        "respondent": fragment.respondent,
+        "status": status if status in HUMAN else "open",
+        "seq": extra.get("seq"),
+        "mine": mine,
+        "suggestion": suggestion_view(record.suggestion),
+        "others": [decision_view(d) for d in others],
+        "memos": [memo_view(m) for m in memos],
+    }
+
+
+def memo_view(memo: dict[str, Any]) -> dict[str, Any]:
+    return {k: memo[k] for k in ("coder", "text", "timestamp")}
+
+
+def fragment_states(
+    project: Project, coder: str, report_ids: Iterable[str], only: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The page state of every fragment of ``report_ids`` (or just the ids in ``only``)."""
+    records = project.coded_fragments(coder, include_suggestions=True, report_ids=report_ids)
+    if only is not None:
+        records = [r for r in records if r.fragment.id in only]
+    wanted = {r.fragment.id for r in records}
+    others: dict[str, list[Decision]] = {}
+    for decision in project.current_decisions():
+        mine = decision.coder == coder
+        if decision.fragment_id in wanted and not mine and decision.status.value in HUMAN:
+            others.setdefault(decision.fragment_id, []).append(decision)
+    return [
+        fragment_view(r, others.get(r.fragment.id, []), project.memos("fragment", r.fragment.id))
+        for r in records
+    ]
+
+
+def state_for(project: Project, coder: str, view: dict[str, Any]) -> dict[str, Any]:
+    """Fresh state for a page: ``{"report": id}`` or ``{"ids": [fragment ids]}``."""
+    if view.get("report"):
+        report_id = str(view["report"])
+        if not project.has_report(report_id):
+            raise NotFound("no such report in this project")
+        return {
+            "fragments": fragment_states(project, coder, [report_id]),
+            "report_memos": [memo_view(m) for m in project.memos("report", report_id)],
+        }
+    ids = {str(i) for i in view.get("ids") or [] if isinstance(i, str)}
+    reports = sorted({report_of(i) for i in ids if project.has_fragment(i)})
+    return {"fragments": fragment_states(project, coder, reports, only=ids), "report_memos": []}
+
+
+def report_meta(project: Project, report_id: str) -> dict[str, Any]:
+    for report in project.reports():
+        if report["id"] == report_id:
+            return report
+    for report in project.reports(all_versions=True):
+        if report["id"] == report_id:
+            return report
+    raise NotFound("no such report in this project")
+
+
+def text_pieces(text: str, fragments: list[Fragment]) -> list[tuple[str, str | None]]:
+    """The report text cut into (text, fragment id or None) pieces in document order."""
+    pieces: list[tuple[str, str | None]] = []
+    cursor = 0
+    for fragment in sorted(fragments, key=lambda f: (f.start, f.end)):
+        if fragment.start < cursor or fragment.end <= fragment.start:
+            continue  # overlapping or empty: the text is already shown
+        if fragment.start > cursor:
+            pieces.append((text[cursor : fragment.start], None))
+        pieces.append((text[fragment.start : fragment.end], fragment.id))
+        cursor = fragment.end
+    if cursor < len(text):
+        pieces.append((text[cursor:], None))
+    return pieces
+
+
+def report_page(project: Project, coder: str, report_id: str) -> dict[str, Any]:
+    meta = report_meta(project, report_id)
+    fragments = project.fragments(report_id)
+    return {
+        "report": meta,
+        "pieces": text_pieces(project.report_text(report_id), fragments),
+        "state": state_for(project, coder, {"report": report_id}),
+    }
+
+
+def progress(project: Project, coder: str) -> dict[str, Any]:
+    """Per report: fragments, suggestions and per coder the decided and open counts."""
+    status = project.status()
+    coders = sorted({*status["coders"], coder}, key=lambda name: (name != coder, name.lower()))
+    rows = []
+    for row in status["per_report"]:
+        total = int(row.get("fragments") or 0)
+        per_coder = []
+        for name in coders:
+            counts = row.get("coders", {}).get(name) or {}
+            done = sum(int(counts.get(s, 0)) for s in HUMAN)
+            per_coder.append({"coder": name, "done": done, "percent": _percent(done, total)})
+        rows.append({**row, "fragments": total, "per_coder": per_coder})
+    return {"status": status, "coders": coders, "rows": rows}
+
+
+def _percent(done: int, total: int) -> int:
+    return round(100 * done / total) if total else 0
+
+
+def queue_items(
+    project: Project, coder: str, strategy: str, limit: int, seed: int
+) -> list[dict[str, Any]]:
+    """The open suggestions in review order, each with its neighbouring sentences."""
+    records = project.open_suggestions(coder, strategy=strategy, limit=limit, seed=seed)
+    wanted = {r.fragment.id for r in records}
+    states = {
+        s["id"]: s
+        for s in fragment_states(project, coder, {r.fragment.report for r in records}, wanted)
+    }
+    neighbours: dict[str, list[Fragment]] = {}
+    items = []
+    for record in records:
+        fragment = record.fragment
+        siblings = neighbours.setdefault(fragment.report, project.fragments(fragment.report))
+        index = next(i for i, f in enumerate(siblings) if f.id == fragment.id)
+        before = siblings[max(0, index - CONTEXT_FRAGMENTS) : index]
+        after = siblings[index + 1 : index + 1 + CONTEXT_FRAGMENTS]
+        items.append(
+            {
+                "fragment": fragment,
+                "before": " ".join(f.text for f in before),
+                "after": " ".join(f.text for f in after),
+                "state": states[fragment.id],
+            }
+        )
+    return items
