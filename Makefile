@@ -19,8 +19,17 @@ $(TEST_VENV)/.installed: pyproject.toml constraints.txt
 	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e ".[dev,review,transformer]"
 	touch $@
 
+# The main job on the shipped examples with the shipped codebook and model: pre-code into a
+# project, show its status, then the presence/priority matrix (from suggestions, marked
+# unconfirmed) in the terminal and as an HTML report.
+DEMO_OUT := out
 demo: $(DEMO_VENV)/.installed
-	$(DEMO_VENV)/bin/autocoder demo examples
+	mkdir -p $(DEMO_OUT)
+	$(DEMO_VENV)/bin/autocoder code examples --project $(DEMO_OUT)/demo.db
+	$(DEMO_VENV)/bin/autocoder status --project $(DEMO_OUT)/demo.db
+	$(DEMO_VENV)/bin/autocoder matrix --project $(DEMO_OUT)/demo.db --by respondent --include-suggestions
+	$(DEMO_VENV)/bin/autocoder matrix --project $(DEMO_OUT)/demo.db --by respondent --include-suggestions --format html --out $(DEMO_OUT)/demo-matrix.html
+	@echo "HTML report: $(DEMO_OUT)/demo-matrix.html; review in the browser: $(DEMO_VENV)/bin/autocoder review --project $(DEMO_OUT)/demo.db --coder YOURNAME"
 
 lint: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check .

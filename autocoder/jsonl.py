@@ -50,7 +50,8 @@ def record_from_dict(data: Any, codebook: Codebook | None = None) -> FragmentRec
     fragment = _fragment(data, text)
     coding = _coding(data, codebook) if any(k in data for k in ("factor", "presence")) else None
     suggestion = _suggestion(data["suggestion"]) if data.get("suggestion") else None
-    known = {*FRAGMENT_KEYS, *CODING_KEYS, "suggestion"}
+    # Without a code, a stray coder or priority is kept as given rather than dropped.
+    known = {*FRAGMENT_KEYS, "suggestion", *(CODING_KEYS if coding is not None else ())}
     extra = {k: v for k, v in data.items() if k not in known}
     return FragmentRecord(fragment=fragment, coding=coding, suggestion=suggestion, extra=extra)
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from autocoder.errors import AutocoderError
 
@@ -38,7 +39,7 @@ def handles_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AutocoderError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -46,7 +47,7 @@ def handles_errors(func: F) -> F:
 
 def fail_if(failures: list[Any], what: str) -> None:
     for failure in failures:
-        err.print(f"[red]skipped:[/red] {failure}", soft_wrap=True)
+        err.print(f"[red]skipped:[/red] {escape(str(failure))}", soft_wrap=True)
     if failures:
         err.print(f"[red]{len(failures)} {what} could not be read; the others were processed.[/]")
         raise typer.Exit(1)
@@ -54,4 +55,4 @@ def fail_if(failures: list[Any], what: str) -> None:
 
 def show_warnings(messages: list[str]) -> None:
     for message in messages:
-        err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)

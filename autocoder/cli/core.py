@@ -1,4 +1,4 @@
-"""Core commands: codebook, segment, demo, train, classify, evaluate."""
+"""Core commands: codebook, segment, train, classify, evaluate."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from autocoder import __version__
@@ -76,27 +77,6 @@ def segment(
     fail_if(summary.failures, "files")
 
 
-@app.command("demo")
-@handles_errors
-def demo(folder: Annotated[Path, typer.Argument()] = Path("examples")) -> None:
-    """Run the main job on the shipped examples and print what it finds."""
-    from autocoder.pipeline import segment_for_display
-
-    results, summary = segment_for_display([folder])
-    show_warnings(summary.warnings)
-    for report, fragments in results:
-        table = Table(title=f"{report.source}: {report.meta.respondent} ({report.meta.group})")
-        for column in ("q", "speaker", "offsets", "fragment"):
-            table.add_column(column, overflow="fold")
-        for fragment in fragments:
-            question = "" if fragment.question is None else str(fragment.question)
-            offsets = f"{fragment.start}-{fragment.end}"
-            table.add_row(question, fragment.speaker or "", offsets, fragment.text)
-        out.print(table)
-    out.print(f"{summary.reports} reports, {summary.fragments} fragments")
-    fail_if(summary.failures, "files")
-
-
 @app.command("train")
 @handles_errors
 def train(
@@ -123,7 +103,7 @@ def train(
             data, out_dir, codebook, folds=folds, seed=seed, skip_invalid=skip_invalid
         )
     for problem in summary.skipped:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", soft_wrap=True)
+        err.print(f"[yellow]skipped:[/yellow] {escape(str(problem))}", soft_wrap=True)
     show_warnings(summary.warnings)
     meta = summary.model.meta
     out.print(
@@ -150,7 +130,7 @@ def classify(
     summary = classify_to_jsonl(inputs, model, out_path, skip_invalid=skip_invalid)
     show_warnings(summary.warnings)
     for problem in summary.skipped:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", soft_wrap=True)
+        err.print(f"[yellow]skipped:[/yellow] {escape(str(problem))}", soft_wrap=True)
     counts = ", ".join(f"{k} {v}" for k, v in summary.per_factor.most_common())
     out.print(f"{summary.fragments} fragments -> {out_path}; {counts}")
     out.print(f"{summary.low_confidence} suggestions below confidence 0.5")
@@ -188,7 +168,7 @@ def evaluate(
         out.print_json(json.dumps(result.to_dict(), default=str))
         return
     for problem in result.skipped:
-        err.print(f"[yellow]skipped:[/yellow] {problem}", soft_wrap=True)
+        err.print(f"[yellow]skipped:[/yellow] {escape(str(problem))}", soft_wrap=True)
     print_metrics(result.metrics, result.source)
     if result.confusion_png:
         out.print(f"confusion matrix -> {result.confusion_png}")
