@@ -1,0 +1,402 @@
+"""Jobs over a project file: pre-code report files into it, rescore, export and import codings.
+
+``code_reports`` reads, segments and classifies each report and stores it with its
+suggestions in one transaction, so an interrupted run leaves a consistent project that a
+re-run completes. Files already stored unchanged (same source, same normalised text) are
+skipped before segmentation. With ``jobs > 1``, ``jobs - 1`` worker processes (spawned: no
+inherited threads or database handles) read, segment and classify alongside this process;
+only this process writes to the database. A report's source is its resolved file path.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import time
+import warnings
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import chain, islice
+from multiprocessing.pool import AsyncResult
+from pathlib import Path
+
+import autocoder
+from autocoder.classify.model import SuggestionModel
+from autocoder.codebook import Codebook, parse_codebook
+from autocoder.config import DEFAULT_SETTINGS, Limits
+from autocoder.errors import CodebookError, InputError, ModelError, StoreError
+from autocoder.ingest import iter_report_paths, read_reports
+from autocoder.modeldir import CODEBOOK, load_model, read_meta
+from autocoder.project_export import export_project
+from autocoder.project_import import import_codings
+from autocoder.records import Fragment, Report, Suggestion
+from autocoder.segment import Unit, segment_reports
+from autocoder.store import Project, meta_key
+
+DEFAULT_MODEL = Path(autocoder.__file__).resolve().parents[1] / "models" / "default"
+LOW_CONFIDENCE = 0.5
+SCORE_BATCH = 2048
+SUGGEST_BATCH = 512  # fragments classified together while coding (fewer, larger batches)
+FILES_PER_TASK = 4  # report files a worker takes at a time
+POOL_CONTEXT = "spawn"  # workers start clean (no inherited threads, locks or database handles)
+METADATA_FILE = "metadata.csv"
+
+__all__ = ["CodeSummary", "RescoreSummary", "code_reports", "export_project", "import_codings"]
+__all__ += ["rescore_open"]
+
+
+@dataclass
+class CodeSummary:
+    reports: int = 0  # report files read (new, unchanged or new version)
+    new: int = 0
+    unchanged: int = 0
+    new_versions: int = 0
+    fragments: int = 0  # fragments stored by this run
+    suggestions: Counter = field(default_factory=Counter)  # per factor ("(none)": no factor)
+    low_confidence: int = 0  # suggestions below LOW_CONFIDENCE
+    filled: int = 0  # fragments from earlier runs that got their first suggestion now
+    failures: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0  # report files found
+    files_done: int = 0
+    model: str | None = None  # the model's id in the project
+    note: str = ""
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def count(self, suggestions: Iterable[Suggestion]) -> None:
+        for suggestion in suggestions:
+            self.suggestions[suggestion.factor or "(none)"] += 1
+            self.low_confidence += suggestion.confidence < LOW_CONFIDENCE
+
+
+@dataclass
+class RescoreSummary:
+    model: str
+    fragments: int = 0
+    suggestions: Counter = field(default_factory=Counter)
+    low_confidence: int = 0
+    interrupted: bool = False
+
+
+# --- what a worker sends back (plain, picklable records) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Coded:
+    report: Report
+    fragments: list[Fragment]
+    suggestions: list[Suggestion]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    """Same text, other metadata: a new version that keeps its fragments and codings."""
+
+    report: Report
+
+
+@dataclass(frozen=True)
+class Failed:
+    source: str
+    reason: str
+    line: int | None = None
+
+
+Outcome = Coded | Skipped | Relabelled | Failed | str  # a str is a warning message
+Known = dict[str, tuple[str, tuple[str, ...]]]  # source -> (sha256, metadata) as stored
+
+
+class LazyModel:
+    """A model directory loaded on first use (a run with nothing new never loads it)."""
+
+    def __init__(self, directory: Path, codebook: Codebook | None = None) -> None:
+        self.directory = directory
+        self.codebook = codebook
+        self._model: SuggestionModel | None = None
+
+    def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
+        if not fragments:
+            return []
+        if self._model is None:
+            self._model = load_model(self.directory, self.codebook)
+        return self._model.suggest(fragments)
+
+
+def process_paths(
+    paths: Iterable[Path],
+    known: Known,
+    unit: Unit,
+    model: LazyModel | SuggestionModel | None,
+    limits: Limits = DEFAULT_SETTINGS.limits,
+) -> Iterator[Outcome]:
+    """Read, segment and classify report files, streaming; ``known`` maps a source to the
+    sha256 of its stored text and its metadata: unchanged files are skipped before segmenting."""
+    side: list[Outcome] = []
+
+    def fresh() -> Iterator[Report]:
+        for path in paths:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                items = list(read_reports([path], limits))
+            side.extend(str(w.message) for w in caught)
+            for item in items:
+                if isinstance(item, InputError):
+                    side.append(Failed(item.source, item.reason, item.line))
+                    continue
+                report = replace(item, source=str(path))
+                stored = known.get(report.source)
+                if stored == (report.sha256, meta_key(report)):
+                    side.append(Skipped(report.source))
+                elif stored is not None and stored[0] == report.sha256:
+                    side.append(Relabelled(report))  # no need to segment or classify again
+                else:
+                    yield report
+
+    reports = fresh()
+    first = next(reports, None)  # build the spaCy pipeline only when there is work
+    if first is not None:
+        pending: list[tuple[Report, list[Fragment]]] = []
+        for pair in segment_reports(chain([first], reports), unit):
+            pending.append(pair)
+            if sum(len(fragments) for _, fragments in pending) >= SUGGEST_BATCH:
+                yield from _classified(pending, model)
+            yield from _drain(side)
+        yield from _classified(pending, model)
+    yield from _drain(side)
+
+
+def _classified(
+    pending: list[tuple[Report, list[Fragment]]], model: LazyModel | SuggestionModel | None
+) -> Iterator[Coded]:
+    """Classify the fragments of several reports in one batch (faster), then one by one."""
+    fragments = [fragment for _, report_fragments in pending for fragment in report_fragments]
+    suggestions = model.suggest(fragments) if model is not None else []
+    start = 0
+    for report, report_fragments in pending:
+        end = start + len(report_fragments)
+        yield Coded(report, report_fragments, suggestions[start:end])
+        start = end
+    pending.clear()
+
+
+def _drain(side: list[Outcome]) -> Iterator[Outcome]:
+    items = side[:]
+    side.clear()
+    yield from items
+
+
+@dataclass
+class _WorkerState:
+    known: Known
+    unit: Unit
+    model: LazyModel | None
+
+
+_worker: list[_WorkerState] = []  # this worker process's state, set once by _init_worker
+
+
+def _init_worker(model_dir: Path | None, known: Known, unit: Unit) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    _worker.append(_WorkerState(known, unit, LazyModel(model_dir) if model_dir else None))
+
+
+def _work(paths: list[Path]) -> list[Outcome]:
+    state = _worker[-1]
+    return list(process_paths(paths, state.known, state.unit, state.model))
+
+
+def _parallel(
+    files: Sequence[Path],
+    known: Known,
+    unit: Unit,
+    model_dir: Path | None,
+    model: LazyModel | None,
+    jobs: int,
+) -> Iterator[Outcome]:
+    """``jobs - 1`` worker processes plus this one: workers take tasks from the front, this
+    process (which also writes the database) takes one from the back whenever no worker
+    result is waiting, so no core idles while the workers start up."""
+    size = max(1, min(FILES_PER_TASK, len(files) // (4 * jobs)))
+    tasks = deque(list(files[i : i + size]) for i in range(0, len(files), size))
+    context = multiprocessing.get_context(POOL_CONTEXT)
+    with context.Pool(jobs - 1, _init_worker, (model_dir, known, unit)) as pool:
+        running: deque[AsyncResult] = deque()
+        while tasks or running:
+            while tasks and len(running) < 2 * (jobs - 1):
+                running.append(pool.apply_async(_work, (tasks.popleft(),)))
+            done = next((result for result in running if result.ready()), None)
+            if done is None and tasks:
+                yield from process_paths(tasks.pop(), known, unit, model)
+                continue
+            done = done or running[0]
+            running.remove(done)
+            yield from done.get()
+
+
+# --- the job -----------------------------------------------------------------------------------
+
+
+def code_reports(
+    paths: Sequence[Path],
+    project_path: Path,
+    model_dir: Path | None = None,
+    jobs: int = 1,
+    unit: Unit = "sentence",
+    progress: Callable[[CodeSummary], None] | None = None,
+) -> CodeSummary:
+    """Pre-code report files into a project (see the module docstring)."""
+    started = time.perf_counter()
+    summary = CodeSummary()
+    files = _report_files(paths, summary)
+    summary.files = len(files)
+    model_dir = _model_dir(model_dir, summary)
+    with Project.open(project_path) as project:
+        if project.unit() not in (None, unit):
+            raise StoreError(f"{project_path}: this project uses --unit {project.unit()}")
+        model, summary.model = _attach_model(project, model_dir)
+        known = project.known_sources()
+        if jobs > 1 and len(files) > 1:
+            outcomes = _parallel(files, known, unit, model_dir, model, min(jobs, len(files)))
+        else:
+            outcomes = process_paths(files, known, unit, model)
+        try:
+            for outcome in outcomes:
+                _store(project, outcome, summary, unit)
+                if progress is not None:
+                    progress(summary)
+            if model is not None and summary.model is not None:
+                summary.filled = _score(project, model, summary.model, open_only=None).fragments
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        finally:
+            if hasattr(outcomes, "close"):
+                outcomes.close()
+    summary.seconds = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def _report_files(paths: Sequence[Path], summary: CodeSummary) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        try:
+            files.extend(iter_report_paths([given]))
+        except InputError as exc:
+            summary.failures.append(exc)
+    return list(dict.fromkeys(path.resolve() for path in files))
+
+
+def _model_dir(model_dir: Path | None, summary: CodeSummary) -> Path | None:
+    if model_dir is not None:
+        return Path(model_dir)
+    if (DEFAULT_MODEL / "meta.json").is_file():
+        return DEFAULT_MODEL
+    summary.note = (
+        "no model given and no default model (models/default): reports were segmented and "
+        "stored without suggestions; run again with --model DIR to pre-code them"
+    )
+    return None
+
+
+def _attach_model(project: Project, model_dir: Path | None) -> tuple[LazyModel | None, str | None]:
+    """Check the model's codebook against the project's (refused when they differ) and make
+    it the active model; its estimator is loaded later, when there is something to score."""
+    if model_dir is None:
+        return None, None
+    meta = read_meta(model_dir)
+    codebook = project.project_codebook()
+    if codebook is None:
+        try:
+            text = (model_dir / CODEBOOK).read_text(encoding="utf-8")
+            codebook = parse_codebook(text, str(model_dir / CODEBOOK))
+        except (OSError, CodebookError) as exc:
+            raise ModelError(
+                f"{model_dir}: the model's codebook.yaml is missing or invalid"
+            ) from exc
+        if codebook.hash != meta.get("codebook_hash"):
+            raise ModelError(f"{model_dir}: codebook.yaml does not match meta.json (tampered?)")
+        project.ensure_codebook(text, codebook)
+    model_id = project.add_model(meta, activate=True)  # refuses another codebook
+    return LazyModel(model_dir, codebook), model_id
+
+
+def _store(project: Project, outcome: Outcome, summary: CodeSummary, unit: str) -> None:
+    if isinstance(outcome, str):
+        if outcome not in summary.warnings:
+            summary.warnings.append(outcome)
+    elif isinstance(outcome, Failed):
+        error = InputError(outcome.source, outcome.reason, line=outcome.line)
+        if str(error) not in map(str, summary.failures):
+            summary.failures.append(error)
+        summary.files_done += Path(outcome.source).name.lower() != METADATA_FILE
+    elif isinstance(outcome, Skipped):
+        summary.reports += 1
+        summary.unchanged += 1
+        summary.files_done += 1
+    elif isinstance(outcome, Relabelled):
+        result = project.add_report(outcome.report, [], unit)
+        summary.reports += 1
+        summary.files_done += 1
+        summary.new_versions += result == "new version"
+        summary.unchanged += result == "unchanged"
+    else:
+        _store_coded(project, outcome, summary, unit)
+
+
+def _store_coded(project: Project, coded: Coded, summary: CodeSummary, unit: str) -> None:
+    with project.transaction():  # the report, its fragments and suggestions, or nothing
+        result = project.add_report(coded.report, coded.fragments, unit)
+        if result != "unchanged" and summary.model is not None:
+            ids = [fragment.id for fragment in coded.fragments]
+            project.add_suggestions(summary.model, zip(ids, coded.suggestions, strict=True))
+    summary.reports += 1
+    summary.files_done += 1
+    if result == "unchanged":
+        summary.unchanged += 1
+        return
+    summary.new += result == "new"
+    summary.new_versions += result == "new version"
+    summary.fragments += len(coded.fragments)
+    summary.count(coded.suggestions)
+
+
+# --- scoring stored fragments ----------------------------------------------------------------
+
+
+def rescore_open(project_path: Path, model_dir: Path) -> RescoreSummary:
+    """Score the open fragments (no person's decision yet) with a (new) model, which becomes
+    the active one. Decisions are never touched; earlier suggestions stay in the log."""
+    with Project.open(project_path, create=False) as project:
+        model, model_id = _attach_model(project, Path(model_dir))
+        assert model is not None and model_id is not None
+        try:
+            return _score(project, model, model_id, open_only=True)
+        except KeyboardInterrupt:
+            return RescoreSummary(model_id, interrupted=True)
+
+
+def _score(
+    project: Project, model: LazyModel, model_id: str, open_only: bool | None
+) -> RescoreSummary:
+    """Suggestions for stored fragments: open ones without this model's suggestion
+    (``open_only``), or (None) fragments without any suggestion at all."""
+    if open_only is None:
+        fragments = project.unscored_fragments(None)
+    else:
+        fragments = project.unscored_fragments(model_id, open_only=open_only)
+    summary = RescoreSummary(model_id)
+    iterator = iter(fragments)
+    while batch := list(islice(iterator, SCORE_BATCH)):
+        suggestions = model.suggest(batch)
+        project.add_suggestions(model_id, zip([f.id for f in batch], suggestions, strict=True))
+        summary.fragments += len(batch)
+        for suggestion in suggestions:
+            summary.suggestions[suggestion.factor or "(none)"] += 1
+            summary.low_confidence += suggestion.confidence < LOW_CONFIDENCE
+    return summary

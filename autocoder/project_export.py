@@ -1,0 +1,262 @@
+"""Export a project's fragment records as JSONL, CSV or XLSX (for analysis or review).
+
+The XLSX has one sheet per report (plus a ``codes`` sheet), the suggested and chosen factors
+filled in the code's colour, and columns a coder fills in: ``factor`` (a code id or name,
+``none`` for no factor, ``ok`` to accept the suggestion, ``reject`` to reject it),
+``presence``, ``priority``, ``note``; ``project_import`` reads them back.
+Text cells are always written as text (never as spreadsheet formulas).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from autocoder.codebook import Codebook
+from autocoder.errors import AutocoderError
+from autocoder.files import atomic_write_bytes, atomic_write_text
+from autocoder.jsonl import write_records
+from autocoder.records import FragmentRecord
+from autocoder.store import Project
+
+FORMATS = ("jsonl", "csv", "xlsx")
+CSV_COLUMNS = (
+    "id",
+    "report",
+    "respondent",
+    "group",
+    "question",
+    "speaker",
+    "start",
+    "end",
+    "text",
+    "suggested_factor",
+    "suggested_presence",
+    "confidence",
+    "factor",
+    "presence",
+    "priority",
+    "note",
+    "coder",
+    "status",
+    "seq",
+)
+SHEET_COLUMNS = (
+    ("fragment", 30),
+    ("question", 9),
+    ("speaker", 12),
+    ("text", 80),
+    ("suggested_factor", 22),
+    ("suggested_presence", 12),
+    ("confidence", 11),
+    ("factor", 22),
+    ("presence", 11),
+    ("priority", 9),
+    ("note", 30),
+    ("coder", 12),
+    ("seq", 8),
+)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
+
+
+@dataclass
+class ExportSummary:
+    path: Path
+    format: str
+    records: int
+    reports: int
+
+
+def export_project(
+    project_path: Path, fmt: str, out: Path, coder: str | None = None
+) -> ExportSummary:
+    """Fragment records of the latest report versions with suggestions and codings."""
+    if fmt not in FORMATS:
+        raise AutocoderError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    with Project.open(project_path, create=False) as project:
+        records = project.coded_fragments(coder, include_suggestions=True)
+        notes = {(d.fragment_id, d.coder): d.note for d in project.current_decisions(coder)}
+        reports = project.reports()
+        codebook = project.project_codebook()
+    records = [_with_note(record, notes) for record in records]
+    if fmt == "jsonl":
+        write_records(out, records)
+    elif fmt == "csv":
+        atomic_write_text(out, _csv_text(records))
+    else:
+        atomic_write_bytes(out, _xlsx_bytes(records, reports, codebook))
+    return ExportSummary(Path(out), fmt, len(records), len({r["id"] for r in reports}))
+
+
+def _with_note(record: FragmentRecord, notes: dict[tuple[str, str], str]) -> FragmentRecord:
+    note = notes.get((record.fragment.id, record.extra.get("coder") or ""), "")
+    return replace(record, extra={**record.extra, "note": note})
+
+
+def _flat(record: FragmentRecord) -> dict[str, Any]:
+    fragment, coding, suggestion = record.fragment, record.coding, record.suggestion
+    return {
+        "id": fragment.id,
+        "fragment": fragment.id,
+        "report": fragment.report,
+        "respondent": fragment.respondent,
+        "group": fragment.group,
+        "question": fragment.question,
+        "speaker": fragment.speaker,
+        "start": fragment.start,
+        "end": fragment.end,
+        "text": fragment.text,
+        "suggested_factor": _label(suggestion.factor) if suggestion else None,
+        "suggested_presence": _value(suggestion.presence) if suggestion else None,
+        "confidence": suggestion.confidence if suggestion else None,
+        "factor": _coded_factor(record),
+        "presence": _value(coding.presence) if coding else None,
+        "priority": coding.priority if coding else None,
+        "note": record.extra.get("note", ""),
+        "coder": record.extra.get("coder"),
+        "status": record.extra.get("status"),
+        "seq": record.extra.get("seq"),
+    }
+
+
+def _coded_factor(record: FragmentRecord) -> str | None:
+    if record.coding is not None:
+        return _label(record.coding.factor)
+    return "reject" if record.extra.get("status") == "rejected" else None
+
+
+def _label(factor: str | None) -> str:
+    return "none" if factor is None else factor
+
+
+def _value(presence: Any) -> str | None:
+    return None if presence is None else str(presence.value)
+
+
+def safe_text(value: Any) -> Any:
+    """Keep a spreadsheet from reading untrusted text as a formula (CSV)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_text(records: list[FragmentRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: safe_text(v) for k, v in _flat(record).items()})
+    return buffer.getvalue()
+
+
+# --- xlsx ---------------------------------------------------------------------------------------
+
+
+def sheet_names(sources: list[str]) -> list[str]:
+    """Valid, unique (ignoring case) sheet names of at most 31 characters."""
+    taken = {"codes"}
+    names = []
+    for source in sources:
+        base = Path(source).stem.translate(BAD_SHEET_CHARS).strip("' ")[:31] or "report"
+        name, number = base, 1
+        while name.lower() in taken:
+            number += 1
+            suffix = f"~{number}"
+            name = base[: 31 - len(suffix)] + suffix
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def light(colour: str, share: float = 0.35) -> str:
+    """The colour mixed with white (``share`` of the colour), as RRGGBB."""
+    channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    return "".join(f"{round(255 - (255 - c) * share):02X}" for c in channels)
+
+
+def _xlsx_bytes(
+    records: list[FragmentRecord], reports: list[dict[str, Any]], codebook: Codebook | None
+) -> bytes:
+    from openpyxl import Workbook
+
+    fills = _fills(codebook)
+    book = Workbook(write_only=True)
+    _codes_sheet(book, codebook, fills)
+    by_report: dict[str, list[FragmentRecord]] = {}
+    for record in records:
+        by_report.setdefault(record.fragment.report, []).append(record)
+    unique = list({r["id"]: r for r in reports}.values())
+    for report, name in zip(unique, sheet_names([r["source"] for r in unique]), strict=True):
+        sheet = book.create_sheet(name)
+        for column, (_, width) in enumerate(SHEET_COLUMNS):
+            sheet.column_dimensions[_letter(column)].width = width
+        sheet.freeze_panes = "E2"
+        sheet.append([_cell(sheet, title, bold=True) for title, _ in SHEET_COLUMNS])
+        for record in by_report.get(report["id"], []):
+            flat = _flat(record)
+            row = [_cell(sheet, flat[key], fills.get(flat[key])) for key, _ in SHEET_COLUMNS]
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _fills(codebook: Codebook | None) -> dict[str, Any]:
+    from openpyxl.styles import PatternFill
+
+    if codebook is None:
+        return {}
+    return {
+        code.id: PatternFill("solid", start_color=light(code.colour), end_color=light(code.colour))
+        for code in codebook.codes
+    }
+
+
+def _codes_sheet(book: Any, codebook: Codebook | None, fills: dict[str, Any]) -> None:
+    sheet = book.create_sheet("codes")
+    sheet.column_dimensions["A"].width = 24
+    sheet.column_dimensions["B"].width = 40
+    sheet.append(
+        [
+            _cell(
+                sheet,
+                "Fill in factor (code id, none, ok or reject), presence "
+                "(present/absent), priority (high) and note; leave factor empty to skip.",
+            )
+        ]
+    )
+    sheet.append([_cell(sheet, title, bold=True) for title in ("code", "name", "definition")])
+    for code in codebook.codes if codebook else ():
+        sheet.append(
+            [
+                _cell(sheet, code.id, fills.get(code.id)),
+                _cell(sheet, code.name),
+                _cell(sheet, code.definition),
+            ]
+        )
+    if codebook is not None:
+        sheet.append([_cell(sheet, "none"), _cell(sheet, codebook.no_code.label)])
+
+
+def _cell(sheet: Any, value: Any, fill: Any = None, bold: bool = False) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # text stays text, even when it starts with "="
+    if fill is not None:
+        cell.fill = fill
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
