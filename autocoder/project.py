@@ -27,12 +27,13 @@ from autocoder.codebook import Codebook, parse_codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits
 from autocoder.errors import CodebookError, InputError, ModelError, StoreError
 from autocoder.ingest import iter_report_paths, read_reports
-from autocoder.modeldir import CODEBOOK, load_model, read_meta
+from autocoder.modeldir import CODEBOOK, read_meta
 from autocoder.project_export import export_project
 from autocoder.project_import import import_codings
 from autocoder.records import Fragment, Report, Suggestion
 from autocoder.segment import Unit, segment_reports
 from autocoder.store import Project, meta_key
+from autocoder.transformer_dir import load_any_model
 
 DEFAULT_MODEL = Path(autocoder.__file__).resolve().parents[1] / "models" / "default"
 LOW_CONFIDENCE = 0.5
@@ -125,7 +126,7 @@ class LazyModel:
         if not fragments:
             return []
         if self._model is None:
-            self._model = load_model(self.directory, self.codebook)
+            self._model = load_any_model(self.directory, self.codebook)
         return self._model.suggest(fragments)
 
 
@@ -271,8 +272,10 @@ def code_reports(
                 _store(project, outcome, summary, unit)
                 if progress is not None:
                     progress(summary)
-            if model is not None and summary.model is not None:
-                summary.filled = _score(project, model, summary.model, open_only=None).fragments
+            if model is not None and summary.model is not None:  # stored without suggestions
+                filled = RescoreSummary(summary.model)
+                _score(project, model, project.unscored_fragments(None), filled)
+                summary.filled = filled.fragments
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
@@ -375,26 +378,23 @@ def rescore_open(project_path: Path, model_dir: Path) -> RescoreSummary:
     with Project.open(project_path, create=False) as project:
         model, model_id = _attach_model(project, Path(model_dir))
         assert model is not None and model_id is not None
+        summary = RescoreSummary(model_id)
         try:
-            return _score(project, model, model_id, open_only=True)
+            _score(project, model, project.unscored_fragments(model_id, open_only=True), summary)
         except KeyboardInterrupt:
-            return RescoreSummary(model_id, interrupted=True)
+            summary.interrupted = True  # the batches scored so far are stored
+        return summary
 
 
 def _score(
-    project: Project, model: LazyModel, model_id: str, open_only: bool | None
+    project: Project, model: LazyModel, fragments: list[Fragment], summary: RescoreSummary
 ) -> RescoreSummary:
-    """Suggestions for stored fragments: open ones without this model's suggestion
-    (``open_only``), or (None) fragments without any suggestion at all."""
-    if open_only is None:
-        fragments = project.unscored_fragments(None)
-    else:
-        fragments = project.unscored_fragments(model_id, open_only=open_only)
-    summary = RescoreSummary(model_id)
+    """Suggest and store in batches (one transaction each)."""
     iterator = iter(fragments)
     while batch := list(islice(iterator, SCORE_BATCH)):
         suggestions = model.suggest(batch)
-        project.add_suggestions(model_id, zip([f.id for f in batch], suggestions, strict=True))
+        ids = [fragment.id for fragment in batch]
+        project.add_suggestions(summary.model, zip(ids, suggestions, strict=True))
         summary.fragments += len(batch)
         for suggestion in suggestions:
             summary.suggestions[suggestion.factor or "(none)"] += 1

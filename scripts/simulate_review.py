@@ -338,8 +338,8 @@ def load(
     args: argparse.Namespace,
 ) -> tuple[Codebook, list[FragmentRecord], Scorer | None, list[FragmentRecord]]:
     """The codebook, the gold records, the starting model (if any) and its base data."""
-    from autocoder.modeldir import load_model
     from autocoder.retrain import base_records
+    from autocoder.transformer_dir import load_any_model as load_model
 
     model = load_model(args.model) if args.model else None
     codebook = model.codebook if model else load_codebook(args.codebook)

@@ -14,7 +14,7 @@ def codebook_yaml(n_codes: int) -> str:
         {
             "id": f"code_{i}",
             "name": f"Code {i}",
-            "colour": "#11aa{:02x}".format(i % 256),
+            "colour": f"#11aa{i % 256:02x}",
             "definition": f"Definitie {i}",
             "indicators": [f"woord{i}"],
             "questions": [i + 1],

@@ -58,7 +58,7 @@ def test_bad_lines_name_file_line_and_reason(tmp_path, line, reason):
     path = write_lines(tmp_path / "in.jsonl", ['{"text": "goed"}', line])
     with pytest.raises(RecordError) as info:
         read_records(path, load_codebook())
-    assert f"in.jsonl:2: " in str(info.value)
+    assert "in.jsonl:2: " in str(info.value)
     assert reason in str(info.value)
 
 
