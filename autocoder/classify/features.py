@@ -16,8 +16,10 @@ Keeping the estimator on plain strings means it saves in a safe format (no custo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 from spacy.lang.nl.stop_words import STOP_WORDS
 
@@ -82,7 +84,15 @@ class FeatureDoc:
     meta: str
     scoped: str
     matches: tuple[tuple[str, str, bool], ...]  # (code, indicator, negated)
-    context: str = ""
+    before: str = ""  # ``words`` of the fragment just before it in the same report
+    after: str = ""  # ... and just after it
+
+    @property
+    def context(self) -> str:
+        """The neighbours' words, marked ``P_`` (before) and ``N_`` (after)."""
+        parts = ["P_" + word for word in self.before.split()]
+        parts += ["N_" + word for word in self.after.split()]
+        return " ".join(parts)
 
 
 def build_lexicons(codebook: Codebook) -> tuple[CodeLexicon, ...]:
@@ -124,53 +134,106 @@ def feature_docs(
     """Feature documents; ``positions`` (report id, start) give each fragment's neighbours."""
     question_codes = codebook.question_codes()
     priority = set(codebook.priority_questions)
-    docs = [
-        _doc(text, analysis, question, question_codes, priority, lexicons)
-        for text, analysis, question in zip(texts, analyse_texts(texts), questions, strict=True)
+    index = _lexicon_index(tuple(lexicons))
+    question_tokens: dict[int | None, str] = {}
+    parts = []
+    for text, analysis, question in zip(texts, analyse_texts(texts), questions, strict=True):
+        token = question_tokens.get(question)
+        if token is None:
+            token = question_tokens[question] = _question_token(question, question_codes, priority)
+        parts.append(_doc(text, analysis, token, index))
+    before, after = _neighbours(positions or [("", i) for i in range(len(parts))])
+    return [
+        FeatureDoc(
+            words,
+            chars,
+            meta,
+            scoped,
+            matches,
+            "" if previous < 0 else parts[previous][0],
+            "" if following < 0 else parts[following][0],
+        )
+        for (words, chars, meta, scoped, matches), previous, following in zip(
+            parts, before, after, strict=True
+        )
     ]
-    return with_context(docs, positions or [("", i) for i in range(len(docs))])
 
 
 def with_context(docs: list[FeatureDoc], positions: Sequence[tuple[str, int]]) -> list[FeatureDoc]:
     """Attach the previous and next fragment of the same report (by offset) to each doc."""
-    order = sorted(range(len(docs)), key=lambda i: (positions[i][0], positions[i][1], i))
-    result = list(docs)
-    for rank, index in enumerate(order):
-        parts = []
-        for step, prefix in ((-1, "P_"), (1, "N_")):
-            other = rank + step
-            if 0 <= other < len(order) and positions[order[other]][0] == positions[index][0]:
-                parts.extend(prefix + word for word in docs[order[other]].words.split())
-        result[index] = replace(docs[index], context=" ".join(parts))
-    return result
+    before, after = _neighbours(positions)
+    return [
+        FeatureDoc(
+            doc.words,
+            doc.chars,
+            doc.meta,
+            doc.scoped,
+            doc.matches,
+            "" if previous < 0 else docs[previous].words,
+            "" if following < 0 else docs[following].words,
+        )
+        for doc, previous, following in zip(docs, before, after, strict=True)
+    ]
 
 
-def _doc(
-    text: str,
-    analysis: TextAnalysis,
-    question: int | None,
-    question_codes: dict[int, str],
-    priority: set[int],
-    lexicons: Iterable[CodeLexicon],
-) -> FeatureDoc:
+def _neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[int]]:
+    """Per fragment, the index of the fragment just before and just after it in the same
+    report (by offset; -1 for none)."""
+    order = sorted(range(len(positions)), key=positions.__getitem__)  # stable: ties by index
+    before = [-1] * len(positions)
+    after = [-1] * len(positions)
+    for previous, following in pairwise(order):
+        if positions[previous][0] == positions[following][0]:
+            before[following] = previous
+            after[previous] = following
+    return before, after
+
+
+# Per lemma: the cue classes it belongs to, in CUES order.
+_CUE_NAMES: dict[str, tuple[str, ...]] = {}
+for _name, _words in CUES.items():
+    for _word in _words:
+        _CUE_NAMES[_word] = (*_CUE_NAMES.get(_word, ()), _name)
+
+
+_Parts = tuple[str, str, str, str, tuple[tuple[str, str, bool], ...]]
+
+
+def _doc(text: str, analysis: TextAnalysis, question: str, index: _LexiconIndex) -> _Parts:
+    """A fragment's words, chars, meta, scoped and matches (FeatureDoc without context)."""
+    lemmas, negated, cues, punct = (
+        analysis.lemmas,
+        analysis.negated,
+        analysis.cue,
+        analysis.is_punct,
+    )
     words: list[str] = []
-    for lemma, negated, cue, punct in zip(
-        analysis.lemmas, analysis.negated, analysis.cue, analysis.is_punct, strict=True
-    ):
-        if punct:
-            continue
-        if cue:
-            words.append("CUE_NEG")
-        words.append(f"NEG_{lemma}" if negated and not cue else lemma)
-        words.extend(name for name, cue_words in CUES.items() if lemma in cue_words)
-    if any(analysis.hedge):
-        words.append("CUE_HEDGE")
-    matches = _indicator_matches(analysis, lexicons)
-    meta = [f"CB_{code}" + ("_NEG" if negated else "") for code, _, negated in matches]
-    meta.extend(_vocabulary_tokens(analysis, lexicons))
-    meta.append(_question_token(question, question_codes, priority))
-    scoped = scoped_words(analysis)
-    return FeatureDoc(" ".join(words), text.lower(), " ".join(meta), scoped, tuple(matches))
+    append = words.append
+    cue_names = _CUE_NAMES
+    if True in negated or True in cues:
+        for lemma, neg, cue, skip in zip(lemmas, negated, cues, punct, strict=True):
+            if skip:
+                continue
+            if cue:
+                append("CUE_NEG")
+                append(lemma)
+            else:
+                append("NEG_" + lemma if neg else lemma)
+            names = cue_names.get(lemma)
+            if names:
+                words += names
+    else:
+        for lemma, skip in zip(lemmas, punct, strict=True):
+            if skip:
+                continue
+            append(lemma)
+            names = cue_names.get(lemma)
+            if names:
+                words += names
+    if True in analysis.hedge:
+        append("CUE_HEDGE")
+    meta, matches = index.meta(lemmas, negated, question)
+    return " ".join(words), text.lower(), meta, scoped_words(analysis), matches
 
 
 SCOPE_OPENERS = {"WISH_": CUES["WISH"], "PAST_": CUES["PAST"] | {"was", "waren", "had", "hadden"}}
@@ -190,9 +253,10 @@ NEGATIVE_AFFIX = (
 )
 
 
-def _negative_word(token: str, cue: bool) -> bool:
-    # Dutch "on-" adjectives (onduidelijk, onvoldoende, onbelangrijk) negate like a cue word.
-    return cue or (token.startswith("on") and len(token) > 6 and token.endswith(NEGATIVE_AFFIX))
+# Per lemma: the scope it opens (the first of SCOPE_OPENERS that holds it).
+_SCOPE_OF: dict[str, str] = {}
+for _name, _words in reversed(SCOPE_OPENERS.items()):
+    _SCOPE_OF.update(dict.fromkeys(_words, _name))
 
 
 def scoped_words(analysis: TextAnalysis) -> str:
@@ -202,22 +266,20 @@ def scoped_words(analysis: TextAnalysis) -> str:
     negations = 0
     scope = ""
     after_contrast = False
-
-    def close_clause() -> None:
-        if clause:
-            parity = "POL_NEG" if negations % 2 else ("POL_DNEG" if negations else "POL_POS")
-            out.append(parity)
-            out.extend(f"{parity}_{lemma}" for lemma in clause)
-
+    scope_of = _SCOPE_OF
+    breaks = CLAUSE_BREAKS
     for token, lemma, cue, punct in zip(
         analysis.tokens, analysis.lemmas, analysis.cue, analysis.is_punct, strict=True
     ):
-        if punct or token in CLAUSE_BREAKS:
-            close_clause()
-            clause, negations, scope = [], 0, ""
+        if punct or token in breaks:
+            if clause:
+                _close_clause(out, clause, negations)
+                clause = []
+            negations, scope = 0, ""
             after_contrast = after_contrast or token in CONTRAST
             continue
-        if _negative_word(token, cue):
+        # Dutch "on-" adjectives (onduidelijk, onvoldoende, onbelangrijk) negate like a cue.
+        if cue or (token.startswith("on") and len(token) > 6 and token.endswith(NEGATIVE_AFFIX)):
             negations += 1
             continue
         clause.append(lemma)
@@ -225,49 +287,114 @@ def scoped_words(analysis: TextAnalysis) -> str:
             out.append(scope + lemma)
         if after_contrast:
             out.append("AFTER_" + lemma)
-        scope = next((name for name, words in SCOPE_OPENERS.items() if lemma in words), scope)
-    close_clause()
+        scope = scope_of.get(lemma, scope)
+    if clause:
+        _close_clause(out, clause, negations)
     return " ".join(out)
 
 
-def _indicator_matches(
-    analysis: TextAnalysis, lexicons: Iterable[CodeLexicon]
-) -> list[tuple[str, str, bool]]:
-    lemmas, negated = analysis.lemmas, analysis.negated
-    found = []
-    for lex in lexicons:
-        for sequence, label in zip(lex.indicators, lex.indicator_text, strict=True):
-            hit = _find(lemmas, sequence)
-            if hit is not None:
-                found.append((lex.code, label, negated[hit]))
-    return found
+def _close_clause(out: list[str], clause: list[str], negations: int) -> None:
+    parity = "POL_NEG" if negations % 2 else ("POL_DNEG" if negations else "POL_POS")
+    out.append(parity)
+    prefix = parity + "_"
+    out += [prefix + lemma for lemma in clause]
 
 
-def _find(lemmas: tuple[str, ...], sequence: tuple[str, ...]) -> int | None:
-    if not sequence:
-        return None
-    if len(sequence) == 1:
-        needle = sequence[0]
+class _LexiconIndex:
+    """Indicator matching and definition overlap for a tuple of lexicons, by lemma.
+
+    Gives what matching each code's indicators one by one against the lemmas gives: the
+    first position of every indicator, an indicator lemma of MIN_COMPOUND letters or more
+    also inside a compound; and per code the number of distinct content lemmas shared with its
+    description. What a lemma matches is worked out once and remembered.
+    """
+
+    MAX_LEMMAS = 200_000
+
+    def __init__(self, lexicons: tuple[CodeLexicon, ...]) -> None:
+        self.found: list[tuple[str, str]] = []  # indicator number -> (code, indicator)
+        self.exact: dict[str, list[int]] = {}
+        self.compound: list[tuple[str, int]] = []
+        self.sequences: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for lex in lexicons:
+            for sequence, label in zip(lex.indicators, lex.indicator_text, strict=True):
+                number = len(self.found)
+                self.found.append((lex.code, label))
+                if len(sequence) == 1:
+                    self.exact.setdefault(sequence[0], []).append(number)
+                    if len(sequence[0]) >= MIN_COMPOUND:
+                        self.compound.append((sequence[0], number))
+                elif sequence:
+                    self.sequences.setdefault(sequence[0], []).append((number, sequence))
+        self.codes = [lex.code for lex in lexicons]
+        self.vocabularies = [lex.vocabulary for lex in lexicons]
+        self.lemmas: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
+
+    def _lemma(self, lemma: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """(indicator numbers this lemma matches alone, lexicons whose vocabulary holds it)."""
+        hits = set(self.exact.get(lemma, ()))
+        hits.update(number for needle, number in self.compound if needle in lemma)
+        shared = ()
+        if _content(lemma):
+            shared = tuple(i for i, words in enumerate(self.vocabularies) if lemma in words)
+        info = (tuple(sorted(hits)), shared) if hits or shared else None
+        if len(self.lemmas) >= self.MAX_LEMMAS:
+            self.lemmas.clear()
+        self.lemmas[lemma] = info
+        return info
+
+    def meta(
+        self, lemmas: tuple[str, ...], negated: tuple[bool, ...], question: str
+    ) -> tuple[str, tuple[tuple[str, str, bool], ...]]:
+        """The ``meta`` string (indicator matches, definition overlap per code, the question
+        token) and the matches as (code, indicator, negated)."""
+        first: dict[int, int] = {}
+        shared: dict[str, tuple[int, ...]] = {}
+        known = self.lemmas
+        sequences = self.sequences
         for i, lemma in enumerate(lemmas):
-            if lemma == needle or (
-                len(needle) >= MIN_COMPOUND and lemma != needle and needle in lemma
-            ):
-                return i
-        return None
-    first, size = sequence[0], len(sequence)
-    for i in range(len(lemmas) - size + 1):
-        if lemmas[i] == first and lemmas[i : i + size] == sequence:
-            return i
-    return None
+            info = known.get(lemma, _UNKNOWN)
+            if info is _UNKNOWN:
+                info = self._lemma(lemma)
+            if info is not None:
+                for number in info[0]:
+                    if number not in first:
+                        first[number] = i
+                if info[1]:
+                    shared[lemma] = info[1]
+            if lemma in sequences:
+                for number, sequence in sequences[lemma]:
+                    if number not in first and lemmas[i : i + len(sequence)] == sequence:
+                        first[number] = i
+        tokens: list[str] = []
+        matches: tuple[tuple[str, str, bool], ...] = ()
+        if first:
+            found = self.found
+            matches = tuple((*found[number], negated[first[number]]) for number in sorted(first))
+            tokens = [f"CB_{code}_NEG" if neg else f"CB_{code}" for code, _, neg in matches]
+        if shared:
+            counts = [0] * len(self.codes)
+            for lexicons in shared.values():
+                for i in lexicons:
+                    counts[i] += 1
+            for code, count in zip(self.codes, counts, strict=True):
+                if count:
+                    tokens += [f"CBV_{code}"] * min(3, count)
+        tokens.append(question)
+        return " ".join(tokens), matches
 
 
-def _vocabulary_tokens(analysis: TextAnalysis, lexicons: Iterable[CodeLexicon]) -> list[str]:
-    content = {_content(lemma) for lemma in analysis.lemmas} - {""}
-    tokens = []
-    for lex in lexicons:
-        overlap = min(3, len(content & lex.vocabulary))
-        tokens.extend([f"CBV_{lex.code}"] * overlap)
-    return tokens
+_UNKNOWN: Any = object()  # marks a lemma not looked at yet
+_INDEXES: dict[tuple[CodeLexicon, ...], _LexiconIndex] = {}
+
+
+def _lexicon_index(lexicons: tuple[CodeLexicon, ...]) -> _LexiconIndex:
+    index = _INDEXES.get(lexicons)
+    if index is None:
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        index = _INDEXES[lexicons] = _LexiconIndex(lexicons)
+    return index
 
 
 def _question_token(

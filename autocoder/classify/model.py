@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -74,50 +75,100 @@ class SuggestionModel:
         docs = self.docs(fragments)
         matrix = self.suggester.transform(docs)
         probs, present = self.suggester.predict_proba(matrix)
-        return [
-            self._one(matrix, row, docs[row], probs[row], None if present is None else present[row])
-            for row in range(len(fragments))
-        ]
-
-    def _one(
-        self, matrix: Any, row: int, doc: FeatureDoc, probs: np.ndarray, p_present: float | None
-    ) -> Suggestion:
         labels = self.suggester.labels
-        best = int(np.argmax(probs))
-        label = labels[best]
-        factor = None if label == NO_FACTOR_KEY else label
-        p_factor = float(probs[best])
-        presence = None
-        confidence = p_factor
-        if factor is not None and p_present is not None:
-            presence = Presence.PRESENT if p_present >= 0.5 else Presence.ABSENT
-            confidence = p_factor * float(max(p_present, 1 - p_present))
-        reasons = self._reasons(matrix, row, doc, label, presence)
-        return Suggestion(
-            factor=factor,
-            presence=presence,
-            confidence=round(confidence, 4),
-            factor_probs={lab: round(float(p), 4) for lab, p in zip(labels, probs, strict=True)},
-            presence_prob=None if p_present is None else round(float(p_present), 4),
-            reasons=tuple(reasons),
-            model=self.model_id,
+        best = probs.argmax(axis=1)
+        chosen = [labels[i] for i in best.tolist()]
+        presences: list[Presence | None] = [None] * len(fragments)
+        if present is not None:
+            presences = [
+                None
+                if label == NO_FACTOR_KEY
+                else (Presence.PRESENT if p >= 0.5 else Presence.ABSENT)
+                for label, p in zip(chosen, present.tolist(), strict=True)
+            ]
+        reasons = self._all_reasons(matrix, docs, chosen, presences)
+        model = self.model_id
+        p_best = probs[np.arange(len(fragments)), best].tolist()
+        p_present = [None] * len(fragments) if present is None else present.tolist()
+        suggestions = []
+        for row, values in enumerate(probs.tolist()):
+            label, presence, p = chosen[row], presences[row], p_present[row]
+            confidence = p_best[row]
+            if presence is not None:
+                confidence *= max(p, 1 - p)
+            suggestions.append(
+                Suggestion(
+                    factor=None if label == NO_FACTOR_KEY else label,
+                    presence=presence,
+                    confidence=round(confidence, 4),
+                    factor_probs={
+                        lab: round(value, 4) for lab, value in zip(labels, values, strict=True)
+                    },
+                    presence_prob=None if p is None else round(p, 4),
+                    reasons=tuple(reasons[row]),
+                    model=model,
+                )
+            )
+        return suggestions
+
+    def _all_reasons(
+        self,
+        matrix: Any,
+        docs: Sequence[FeatureDoc],
+        labels: Sequence[str],
+        presences: Sequence[Presence | None],
+    ) -> list[list[str]]:
+        """Reasons of every row; for all rows at once when the backend ranks in one go."""
+        ranked = getattr(self.suggester, "ranked_contributions", None)
+        ranked_presence = getattr(self.suggester, "ranked_presence_contributions", None)
+        overridden = type(self)._reasons is not SuggestionModel._reasons
+        if ranked is None or ranked_presence is None or overridden:
+            return [
+                self._reasons(matrix, row, docs[row], labels[row], presences[row])
+                for row in range(len(docs))
+            ]
+        names = ranked(matrix, labels)
+        pushes = ranked_presence(
+            matrix, [None if p is None else p is Presence.PRESENT for p in presences]
         )
+        return [
+            self._reasons_from(names[row], pushes[row], docs[row], labels[row], presences[row])
+            for row in range(len(docs))
+        ]
 
     def _reasons(
         self, matrix: Any, row: int, doc: FeatureDoc, label: str, presence: Presence | None
     ) -> list[str]:
+        names = [name for name, _ in self.suggester.contributions(matrix, row, label)]
+        pushes: list[str] = []
+        if presence is not None:
+            pushes = [
+                name
+                for name, _ in self.suggester.presence_contributions(
+                    matrix, row, presence is Presence.PRESENT
+                )
+            ]
+        return self._reasons_from(names, pushes, doc, label, presence)
+
+    def _reasons_from(
+        self,
+        names: Sequence[str],
+        pushes: Sequence[str],
+        doc: FeatureDoc,
+        label: str,
+        presence: Presence | None,
+    ) -> list[str]:
+        """Up to MAX_REASONS descriptions of the strongest features for ``label`` (names in
+        order), plus the first describable push towards the presence."""
         reasons: list[str] = []
-        for name, _ in self.suggester.contributions(matrix, row, label):
+        for name in names:
             text = self._describe(name, doc, label)
             if text and text not in reasons:
                 reasons.append(text)
             if len(reasons) >= MAX_REASONS:
                 break
         if presence is not None:
-            pushes = self.suggester.presence_contributions(
-                matrix, row, presence is Presence.PRESENT
-            )
-            for name, _ in pushes[:6]:
+            for name in pushes[:6]:
                 text = self._describe(name, doc, label)
                 if text and text not in reasons:
                     reasons.append(f"{presence.value}: {text}")
@@ -125,12 +176,9 @@ class SuggestionModel:
         return reasons
 
     def _describe(self, name: str, doc: FeatureDoc, label: str) -> str | None:
-        block, _, feature = name.partition("__")
-        if block == "meta":
-            return self._describe_meta(feature, doc, label)
-        if block in ("words", "scoped", "factor_words"):
-            return _describe_words(feature)
-        return None  # character n-grams are not meaningful to a reader
+        if name.startswith("meta__"):
+            return self._describe_meta(name[6:], doc, label)
+        return _describe_name(name)
 
     def _describe_meta(self, feature: str, doc: FeatureDoc, label: str) -> str | None:
         # Another code's indicator can push towards this label statistically, but naming it
@@ -157,6 +205,15 @@ class SuggestionModel:
             return self.codebook.code(code).name
         except CodebookError:
             return code
+
+
+@lru_cache(maxsize=1 << 17)
+def _describe_name(name: str) -> str | None:
+    """Plain words for a feature that is not a codebook feature (None: nothing to show)."""
+    block, _, feature = name.partition("__")
+    if block in ("words", "scoped", "factor_words"):
+        return _describe_words(feature)
+    return None  # character n-grams are not meaningful to a reader
 
 
 def _describe_words(feature: str) -> str | None:
