@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,11 +72,7 @@ def evaluate_cv(
 
 def confusion_png(metrics: dict[str, Any], path: Path, title: str = "Confusion matrix") -> Path:
     """Draw the factor confusion matrix (rows gold, columns suggested) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = agg_pyplot()
     labels = metrics["factor"]["confusion"]["labels"]
     matrix = np.asarray(metrics["factor"]["confusion"]["matrix"])
     size = 1.0 + 0.6 * len(labels)
@@ -91,10 +88,23 @@ def confusion_png(metrics: dict[str, Any], path: Path, title: str = "Confusion m
         colour = "white" if value > peak / 2 else "black"
         ax.text(j, i, str(value), ha="center", va="center", fontsize=7, color=colour)
     fig.tight_layout()
-    import io
+    return save_png(fig, path)
 
+
+def agg_pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, path: Path) -> Path:
+    """Write a pyplot figure to ``path`` as a PNG (atomically) and close it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
+    agg_pyplot().close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return path

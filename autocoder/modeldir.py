@@ -12,6 +12,7 @@ import io
 import json
 import platform
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -50,10 +51,11 @@ TRUSTED_TYPES = (
     "sklearn.svm._classes.LinearSVC",
     "sklearn.utils._bunch.Bunch",
 )
+VERSIONED = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "skops")
 
 
-def library_versions() -> dict[str, str]:
-    names = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "skops")
+def library_versions(names: Sequence[str] = VERSIONED) -> dict[str, str]:
+    """The Python version and those of ``names`` (the linear backend's libraries by default)."""
     found = {"python": platform.python_version()}
     for name in names:
         try:
@@ -91,20 +93,34 @@ def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> P
     }
     atomic_write_text(directory / VOCABULARY, json.dumps(payload, ensure_ascii=False))
     atomic_write_bytes(directory / ESTIMATOR, estimator)
+    fields = {"labels": list(suggester.labels)}
+    write_codebook_and_meta(model, directory, codebook_text, fields, library_versions())
+    return directory
+
+
+def write_codebook_and_meta(
+    model: SuggestionModel,
+    directory: Path,
+    codebook_text: str,
+    fields: dict[str, Any],
+    versions: dict[str, str],
+) -> None:
+    """The last files of a model directory (either backend): ``codebook.yaml``, then
+    ``meta.json``: the model's meta with the format version, the backend's ``fields``, the
+    library ``versions`` and the creation time. ``model.meta`` becomes what was written."""
     atomic_write_text(directory / CODEBOOK, codebook_text)
     meta = dict(model.meta)
     meta.update(
         {
             "format_version": FORMAT_VERSION,
-            "labels": list(suggester.labels),
-            "versions": library_versions(),
+            **fields,
+            "versions": versions,
             "created_at": meta.get("created_at")
             or datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
     )
     atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
     model.meta = meta
-    return directory
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
@@ -131,13 +147,7 @@ def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionM
             f"{directory}: a transformer model; load it with "
             "autocoder.transformer_dir.load_any_model"
         )
-    own = _own_codebook(directory, meta)
-    if codebook is not None and codebook.hash != meta.get("codebook_hash"):
-        raise CodebookMismatchError(
-            f"{directory}: model was trained for codebook {meta.get('codebook_id')!r} "
-            f"(hash {str(meta.get('codebook_hash'))[:12]}), not {codebook.id!r} "
-            f"(hash {codebook.hash[:12]}); retrain it with this codebook"
-        )
+    own = own_codebook(directory, meta, codebook)
     state = _load_estimator(directory / ESTIMATOR)
     payload = _load_vocabulary(directory / VOCABULARY)
     suggester = LinearSuggester(own.ids, ModelSettings(**_settings(meta)))
@@ -148,8 +158,7 @@ def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionM
     temps = meta.get("temperatures") or {}
     suggester.factor_temperature_ = float(temps.get("factor", 1.0))
     suggester.presence_temperature_ = float(temps.get("presence", 1.0))
-    if tuple(meta.get("labels", ())) != suggester.labels:
-        raise ModelError(f"{directory}: labels in {META} do not match its codebook")
+    check_labels(directory, meta, suggester.labels)
     try:
         _put_vocabularies(suggester, payload["vocabularies"])
         lexicons = tuple(_lexicon(item) for item in payload["lexicons"])
@@ -215,7 +224,9 @@ def _settings(meta: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def _own_codebook(directory: Path, meta: dict[str, Any]) -> Codebook:
+def own_codebook(directory: Path, meta: dict[str, Any], codebook: Codebook | None) -> Codebook:
+    """The model's ``codebook.yaml`` (either backend), checked against ``meta``'s hash; refused
+    when ``codebook`` is given and differs from it."""
     try:
         text = (directory / CODEBOOK).read_text(encoding="utf-8")
         own = parse_codebook(text, str(directory / CODEBOOK))
@@ -223,7 +234,19 @@ def _own_codebook(directory: Path, meta: dict[str, Any]) -> Codebook:
         raise ModelError(f"{directory}: the model's codebook.yaml is missing or invalid") from exc
     if own.hash != meta.get("codebook_hash"):
         raise ModelError(f"{directory}: codebook.yaml does not match {META} (tampered?)")
+    if codebook is not None and codebook.hash != own.hash:
+        raise CodebookMismatchError(
+            f"{directory}: model was trained for codebook {own.id!r} "
+            f"(hash {own.hash[:12]}), not {codebook.id!r} "
+            f"(hash {codebook.hash[:12]}); retrain it with this codebook"
+        )
     return own
+
+
+def check_labels(directory: Path, meta: dict[str, Any], labels: Sequence[str]) -> None:
+    """``meta``'s labels must be the model's (its codebook's codes and "no factor")."""
+    if tuple(meta.get("labels", ())) != tuple(labels):
+        raise ModelError(f"{directory}: labels in {META} do not match its codebook")
 
 
 def _types_in(data: bytes) -> set[str]:

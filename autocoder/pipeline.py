@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -163,6 +164,7 @@ def classify_to_jsonl(
 ) -> ClassifySummary:
     """Add a ``suggestion`` to every fragment record; report files are segmented first."""
     summary = ClassifySummary()
+    gc.freeze()  # the loaded model lives as long as the job: keep it out of every collection
 
     def records() -> Iterator[FragmentRecord]:
         for path in inputs:

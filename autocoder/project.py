@@ -10,6 +10,7 @@ only this process writes to the database. A report's source is its resolved file
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import time
@@ -127,6 +128,7 @@ class LazyModel:
             return []
         if self._model is None:
             self._model = load_any_model(self.directory, self.codebook)
+            gc.freeze()  # the model lives as long as the job: keep it out of every collection
         return self._model.suggest(fragments)
 
 

@@ -19,20 +19,12 @@ from autocoder.codebook import Codebook
 from autocoder.errors import AutocoderError
 from autocoder.files import atomic_write_bytes, atomic_write_text
 from autocoder.jsonl import write_records
-from autocoder.records import FragmentRecord
+from autocoder.records import FRAGMENT_KEYS, FragmentRecord, fragment_to_dict
 from autocoder.store import Project
 
 FORMATS = ("jsonl", "csv", "xlsx")
 CSV_COLUMNS = (
-    "id",
-    "report",
-    "respondent",
-    "group",
-    "question",
-    "speaker",
-    "start",
-    "end",
-    "text",
+    *FRAGMENT_KEYS,
     "suggested_factor",
     "suggested_presence",
     "confidence",
@@ -100,16 +92,8 @@ def _with_note(record: FragmentRecord, notes: dict[tuple[str, str], str]) -> Fra
 def _flat(record: FragmentRecord) -> dict[str, Any]:
     fragment, coding, suggestion = record.fragment, record.coding, record.suggestion
     return {
-        "id": fragment.id,
+        **fragment_to_dict(fragment),
         "fragment": fragment.id,
-        "report": fragment.report,
-        "respondent": fragment.respondent,
-        "group": fragment.group,
-        "question": fragment.question,
-        "speaker": fragment.speaker,
-        "start": fragment.start,
-        "end": fragment.end,
-        "text": fragment.text,
         "suggested_factor": _label(suggestion.factor) if suggestion else None,
         "suggested_presence": _value(suggestion.presence) if suggestion else None,
         "confidence": suggestion.confidence if suggestion else None,

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
@@ -255,6 +256,23 @@ def cross_validate(
     return cv_metrics(data, oof, (*codebook.ids, NO_FACTOR_KEY))
 
 
+def data_meta(data: TrainingSet, codebook: Codebook) -> dict[str, Any]:
+    """What a model (either backend) was trained on, for its ``meta.json``: the codebook,
+    the data's hash and its counts."""
+    return {
+        "codebook_id": codebook.id,
+        "codebook_hash": codebook.hash,
+        "data_hash": data.data_hash(),
+        "n_fragments": len(data),
+        "n_reports": len(set(data.groups)),
+        "label_counts": dict(sorted(Counter(data.factors).items())),
+        "presence_counts": {
+            "present": sum(1 for p in data.presences if p == 1),
+            "absent": sum(1 for p in data.presences if p == 0),
+        },
+    }
+
+
 def train_model(
     data: TrainingSet,
     codebook: Codebook,
@@ -281,16 +299,7 @@ def train_model(
     meta = {
         "model_id": model_id,
         "backend": "linear",
-        "codebook_id": codebook.id,
-        "codebook_hash": codebook.hash,
-        "data_hash": data.data_hash(),
-        "n_fragments": len(data),
-        "n_reports": len(set(data.groups)),
-        "label_counts": dict(sorted(Counter(data.factors).items())),
-        "presence_counts": {
-            "present": sum(1 for p in data.presences if p == 1),
-            "absent": sum(1 for p in data.presences if p == 0),
-        },
+        **data_meta(data, codebook),
         "never_suggested": missing,
         "settings": asdict(settings),
         "temperatures": {

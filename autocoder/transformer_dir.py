@@ -10,17 +10,13 @@ model directory of either backend. This module plays the roles of ``modeldir``, 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
 import warnings
-from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from importlib.metadata import version
+from dataclasses import asdict
 from pathlib import Path
 
 from autocoder.classify.model import SuggestionModel
@@ -34,24 +30,33 @@ from autocoder.classify.transformer import (
 )
 from autocoder.classify.transformer_train import (
     CALIBRATION_FRACTION,
+    DEFAULT_TUNE,
+    TuneSettings,
     calibrate,
     calibration_split,
     check_base_model,
     fine_tune,
 )
-from autocoder.codebook import Codebook, load_codebook, parse_codebook
-from autocoder.errors import (
-    AutocoderWarning,
-    CodebookError,
-    CodebookMismatchError,
-    ModelError,
-    TrainingError,
+from autocoder.codebook import Codebook, load_codebook
+from autocoder.errors import AutocoderWarning, ModelError, TrainingError
+from autocoder.modeldir import (
+    META,
+    check_labels,
+    library_versions,
+    load_model,
+    own_codebook,
+    read_meta,
+    write_codebook_and_meta,
 )
-from autocoder.files import atomic_write_text
-from autocoder.modeldir import CODEBOOK, FORMAT_VERSION, META, load_model, read_meta
 from autocoder.pipeline import TrainSummary, codebook_source
 from autocoder.records import NO_FACTOR_KEY
-from autocoder.train import TrainingSet, check_label_counts, load_training_records, training_set
+from autocoder.train import (
+    TrainingSet,
+    check_label_counts,
+    data_meta,
+    load_training_records,
+    training_set,
+)
 
 # Files that may hold pickles (code that runs on load); a model directory with any is refused.
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"})
@@ -72,11 +77,11 @@ def train_transformer(
     base_model: Path,
     *,
     seed: int = 13,
-    epochs: int = 3,
-    batch_size: int = 16,
-    max_length: int = 128,
-    learning_rate: float = 5e-5,
-    max_steps: int | None = None,
+    epochs: int = DEFAULT_TUNE.epochs,
+    batch_size: int = DEFAULT_TUNE.batch_size,
+    max_length: int = DEFAULT_TUNE.max_length,
+    learning_rate: float = DEFAULT_TUNE.learning_rate,
+    max_steps: int | None = DEFAULT_TUNE.max_steps,
     calibration_fraction: float = CALIBRATION_FRACTION,
     model_id: str = "transformer",
 ) -> SuggestionModel:
@@ -97,18 +102,9 @@ def train_transformer(
     fit_data = data.subset(split.fit)
     unlearnt = [label for label in labels if label not in set(fit_data.factors)]
     presence_head = len({p for p in fit_data.presences if p is not None}) == 2
+    tune = TuneSettings(epochs, batch_size, max_length, learning_rate, max_steps)
     tokenizer, model, steps = fine_tune(
-        libs,
-        base,
-        fit_data,
-        labels,
-        seed=seed,
-        epochs=epochs,
-        batch_size=batch_size,
-        max_length=max_length,
-        learning_rate=learning_rate,
-        max_steps=max_steps,
-        presence_head=presence_head,
+        libs, base, fit_data, labels, tune, seed=seed, presence_head=presence_head
     )
     suggester = TransformerSuggester(
         model,
@@ -122,16 +118,7 @@ def train_transformer(
     meta = {
         "model_id": model_id,
         "backend": BACKEND,
-        "codebook_id": codebook.id,
-        "codebook_hash": codebook.hash,
-        "data_hash": data.data_hash(),
-        "n_fragments": len(data),
-        "n_reports": len(set(data.groups)),
-        "label_counts": dict(sorted(Counter(data.factors).items())),
-        "presence_counts": {
-            "present": sum(1 for p in data.presences if p == 1),
-            "absent": sum(1 for p in data.presences if p == 0),
-        },
+        **data_meta(data, codebook),
         "never_suggested": unlearnt,
         "codes_without_examples": missing,
         "presence_head": presence_head,
@@ -139,11 +126,7 @@ def train_transformer(
         "base_model": {"name": base.name, "model_type": str(model.config.model_type)},
         "settings": {
             "seed": seed,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "max_length": max_length,
-            "learning_rate": learning_rate,
-            "max_steps": max_steps,
+            **asdict(tune),
             "steps": steps,
             "calibration_fraction": calibration_fraction,
         },
@@ -160,16 +143,6 @@ def train_transformer(
         "training_seconds": round(time.perf_counter() - started, 2),
     }
     return TransformerSuggestionModel(suggester, codebook, (), meta)
-
-
-def library_versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            found[name] = version(name)
-        except Exception:
-            found[name] = "unknown"
-    return found
 
 
 def _sha256(path: Path) -> str:
@@ -213,25 +186,16 @@ def save_transformer(model: SuggestionModel, directory: Path, codebook_text: str
             os.replace(path, directory / path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    atomic_write_text(directory / CODEBOOK, codebook_text)
-    meta = dict(model.meta)
-    meta.update(
-        {
-            "format_version": FORMAT_VERSION,
-            "backend": BACKEND,
-            "labels": list(suggester.labels),
-            "temperatures": {
-                "factor": suggester.factor_temperature_,
-                "presence": suggester.presence_temperature_,
-            },
-            "weights_sha256": {p.name: _sha256(directory / p.name) for p in weights},
-            "versions": library_versions(),
-            "created_at": meta.get("created_at")
-            or datetime.now(UTC).replace(microsecond=0).isoformat(),
-        }
-    )
-    atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
-    model.meta = meta
+    fields = {
+        "backend": BACKEND,
+        "labels": list(suggester.labels),
+        "temperatures": {
+            "factor": suggester.factor_temperature_,
+            "presence": suggester.presence_temperature_,
+        },
+        "weights_sha256": {p.name: _sha256(directory / p.name) for p in weights},
+    }
+    write_codebook_and_meta(model, directory, codebook_text, fields, library_versions(VERSIONED))
     return directory
 
 
@@ -248,22 +212,9 @@ def load_transformer(directory: Path, codebook: Codebook | None = None) -> Sugge
             f"{directory}: refused to load; it contains pickle-capable files ({names}); "
             "autocoder models hold safetensors weights only"
         )
-    try:
-        text = (directory / CODEBOOK).read_text(encoding="utf-8")
-        own = parse_codebook(text, str(directory / CODEBOOK))
-    except (OSError, CodebookError) as exc:
-        raise ModelError(f"{directory}: the model's codebook.yaml is missing or invalid") from exc
-    if own.hash != meta.get("codebook_hash"):
-        raise ModelError(f"{directory}: codebook.yaml does not match {META} (tampered?)")
-    if codebook is not None and codebook.hash != own.hash:
-        raise CodebookMismatchError(
-            f"{directory}: model was trained for codebook {own.id!r} "
-            f"(hash {own.hash[:12]}), not {codebook.id!r} "
-            f"(hash {codebook.hash[:12]}); retrain it with this codebook"
-        )
+    own = own_codebook(directory, meta, codebook)
     labels = (*own.ids, NO_FACTOR_KEY)
-    if tuple(meta.get("labels", ())) != labels:
-        raise ModelError(f"{directory}: labels in {META} do not match its codebook")
+    check_labels(directory, meta, labels)
     recorded = meta.get("weights_sha256") or {}
     if not recorded:
         raise ModelError(f"{directory}: {META} lists no weights")
@@ -308,11 +259,11 @@ def train_transformer_to_dir(
     base_model: Path | None,
     *,
     seed: int = 13,
-    max_steps: int | None = None,
-    epochs: int = 3,
-    batch_size: int = 16,
-    max_length: int = 128,
-    learning_rate: float = 5e-5,
+    max_steps: int | None = DEFAULT_TUNE.max_steps,
+    epochs: int = DEFAULT_TUNE.epochs,
+    batch_size: int = DEFAULT_TUNE.batch_size,
+    max_length: int = DEFAULT_TUNE.max_length,
+    learning_rate: float = DEFAULT_TUNE.learning_rate,
     skip_invalid: bool = False,
 ) -> TrainSummary:
     """Fine-tune on coded fragment records and write the model directory (like train_to_dir)."""

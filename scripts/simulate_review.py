@@ -14,7 +14,6 @@ is re-scored. Only figures are printed, never report text.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import warnings
@@ -27,7 +26,7 @@ import numpy as np
 
 from autocoder.classify.linear import ModelSettings
 from autocoder.codebook import Codebook, load_codebook
-from autocoder.files import atomic_write_bytes
+from autocoder.evaluate import agg_pyplot, save_png
 from autocoder.metrics import suggestion_metrics
 from autocoder.records import NO_FACTOR_KEY, Fragment, FragmentRecord, Suggestion
 from autocoder.train import TrainingSet, load_training_records, train_model, training_set
@@ -269,11 +268,7 @@ def side_by_side(results: dict[str, list[Round]]) -> str:
 
 def learning_curve_png(results: dict[str, list[Round]], path: Path) -> Path:
     """Macro-F1 on the fixed test set against the number of reviewed fragments."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = agg_pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, rounds in results.items():
         points = [
@@ -286,11 +281,7 @@ def learning_curve_png(results: dict[str, list[Round]], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return save_png(fig, path)
 
 
 # --- the real trainer and the command line -----------------------------------------------------

@@ -1,11 +1,14 @@
 """Shared test fixtures. File builders write real documents (no mocks).
 
 Plain functions ``make_docx``, ``make_odt``, ``make_pdf`` plus fixtures ``build_docx``,
-``build_odt``, ``build_pdf`` that write into ``tmp_path`` and return the path.
+``build_odt``, ``build_pdf`` that write into ``tmp_path`` and return the path;
+``sentence_report`` builds a report and its sentence fragments for a project store.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -15,6 +18,8 @@ from fpdf import FPDF
 from odf.opendocument import OpenDocumentText
 from odf.table import Table, TableCell, TableColumn, TableRow
 from odf.text import H, List, ListItem, P
+
+from autocoder.records import Fragment, Group, Report, ReportMeta
 
 # A block is a plain string (a paragraph) or (kind, value):
 #   ("h1".."h6", text) heading, ("title", text), ("p", text), ("b", text) all-bold line,
@@ -126,3 +131,21 @@ def build_odt(tmp_path: Path) -> Callable[[str, Sequence[Block]], Path]:
 @pytest.fixture
 def build_pdf(tmp_path: Path) -> Callable[..., Path]:
     return lambda name, lines, **kwargs: make_pdf(tmp_path / name, lines, **kwargs)
+
+
+def sentence_report(
+    text: str, source: str = "a.txt", respondent: str = "R1", group: str = Group.UNKNOWN.value
+) -> tuple[Report, list[Fragment]]:
+    """A txt report of ``text`` (id from its hash) and its fragments: each run up to a full
+    stop, leading spaces included."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    rid = "r" + digest[:12]
+    meta = ReportMeta(respondent=respondent, group=Group(group))
+    report = Report(rid, source, text, meta, "txt", digest)
+    fragments = [
+        Fragment(
+            f"{rid}:{m.start()}-{m.end()}", rid, m.start(), m.end(), m.group(), respondent, group
+        )
+        for m in re.finditer(r"[^.]+\.", text)
+    ]
+    return report, fragments

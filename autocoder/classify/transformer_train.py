@@ -49,6 +49,20 @@ class LabelledTexts(Protocol):
     def __len__(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class TuneSettings:
+    """How the transformer is fine-tuned (``max_steps``, when given, overrides ``epochs``)."""
+
+    epochs: int = 3
+    batch_size: int = 16
+    max_length: int = 128
+    learning_rate: float = 5e-5
+    max_steps: int | None = None
+
+
+DEFAULT_TUNE = TuneSettings()
+
+
 @contextmanager
 def seeded(torch: Any, seed: int) -> Iterator[Any]:
     """Seed torch (restoring the caller's RNG state afterwards) and prefer deterministic ops."""
@@ -157,12 +171,8 @@ def _fit(
     data: LabelledTexts,
     labels: Sequence[str],
     generator: Any,
+    tune: TuneSettings,
     *,
-    epochs: int,
-    batch_size: int,
-    max_length: int,
-    learning_rate: float,
-    max_steps: int | None,
     presence_head: bool,
 ) -> int:
     """Fine-tune in place with a plain torch loop; returns the number of optimiser steps."""
@@ -179,7 +189,7 @@ def _fit(
         }
     )
     table = table.map(
-        lambda rows: tokenizer(rows["text"], truncation=True, max_length=max_length),
+        lambda rows: tokenizer(rows["text"], truncation=True, max_length=tune.max_length),
         batched=True,
         remove_columns=["text"],
     )
@@ -198,12 +208,12 @@ def _fit(
         return batch
 
     loader = torch.utils.data.DataLoader(
-        table, batch_size=batch_size, shuffle=True, generator=generator, collate_fn=collate
+        table, batch_size=tune.batch_size, shuffle=True, generator=generator, collate_fn=collate
     )
-    total = max_steps if max_steps is not None else epochs * len(loader)
+    total = tune.max_steps if tune.max_steps is not None else tune.epochs * len(loader)
     if total < 1:
         raise TrainingError("transformer training needs at least one step (max_steps >= 1)")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tune.learning_rate, weight_decay=0.01)
     schedule = transformers.get_linear_schedule_with_warmup(optimizer, int(0.1 * total), total)
     class_weights = torch.tensor(_class_weights(data.factors, labels), dtype=torch.float32)
     present = [p for p in data.presences if p is not None]
@@ -244,13 +254,9 @@ def fine_tune(
     base: Path,
     data: LabelledTexts,
     labels: Sequence[str],
+    tune: TuneSettings,
     *,
     seed: int,
-    epochs: int,
-    batch_size: int,
-    max_length: int,
-    learning_rate: float,
-    max_steps: int | None,
     presence_head: bool,
 ) -> tuple[Any, Any, int]:
     """Load ``base`` with fresh heads for ``labels`` and fine-tune it on ``data``, seeded;
@@ -258,18 +264,7 @@ def fine_tune(
     with seeded(libs.torch, seed) as generator, quiet(libs):
         tokenizer, model = _load_base(libs, base, labels)
         steps = _fit(
-            libs,
-            model,
-            tokenizer,
-            data,
-            labels,
-            generator,
-            epochs=epochs,
-            batch_size=batch_size,
-            max_length=max_length,
-            learning_rate=learning_rate,
-            max_steps=max_steps,
-            presence_head=presence_head,
+            libs, model, tokenizer, data, labels, generator, tune, presence_head=presence_head
         )
     return tokenizer, model, steps
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from autocoder.cli import app
 from autocoder.codebook import load_codebook
+from tests.conftest import sentence_report
 
 BOOK = load_codebook()
 A, B, C = BOOK.ids[:3]
@@ -249,16 +249,7 @@ def coded_file_for(tmp_path: Path) -> Path:
 def make_project(path: Path) -> Path:
     store = pytest.importorskip("autocoder.store")
     from autocoder.pipeline import codebook_source
-    from autocoder.records import (
-        Decision,
-        Fragment,
-        Group,
-        Presence,
-        Report,
-        ReportMeta,
-        Status,
-        Suggestion,
-    )
+    from autocoder.records import Decision, Presence, Status, Suggestion
 
     people = {"R1": "uitvoerend", "R2": "management"}
     with store.Project.open(path) as project:
@@ -266,15 +257,7 @@ def make_project(path: Path) -> Path:
         model = project.add_model({"model_id": "m", "codebook_hash": BOOK.hash})
         for respondent, group in people.items():
             text = f"{respondent} zegt: wij hebben elkaar nodig. Het mandaat ontbreekt."
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            rid = "r" + digest[:12]
-            meta = ReportMeta(respondent=respondent, group=Group(group))
-            report = Report(rid, f"{respondent}.txt", text, meta, "txt", digest)
-            spans = [m.span() for m in re.finditer(r"[^.]+\.", text)]
-            fragments = [
-                Fragment(f"{rid}:{s}-{e}", rid, s, e, text[s:e], respondent, group)
-                for s, e in spans
-            ]
+            report, fragments = sentence_report(text, f"{respondent}.txt", respondent, group)
             project.add_report(report, fragments, "sentence")
             first, second = fragments
             project.add_suggestions(

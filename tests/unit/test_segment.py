@@ -109,49 +109,55 @@ def test_question_heading_forms(heading: str, number: int) -> None:
     ]
 
 
-def test_question_number_is_the_latest_heading_above() -> None:
-    text = "Inleiding.\n\nVraag 3. Een?\n\nA.\n\n**Anders?**\n\nB.\n\nVraag 4. Twee?\n\nC."
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Inleiding.\n\nVraag 3. Een?\n\nA.\n\n**Anders?**\n\nB.\n\nVraag 4. Twee?\n\nC.",
+            [
+                ("Inleiding.", None),
+                ("A.", 3),
+                ("B.", 3),
+                ("C.", 4),
+            ],
+            id="the-latest-heading-above-counts",
+        ),
+        pytest.param(
+            "Vraag 9. Zijn de rollen helder?\n\n1. Nee.\n2. Niemand weet wie de regie heeft",
+            [
+                ("Nee.", 9),
+                ("Niemand weet wie de regie heeft", 9),
+            ],
+            id="numbered-line-without-question-mark-is-a-list-item",
+        ),
+        pytest.param(
+            "Vraag 11. Doelen?\n\nZe vraagt zich af:\n1. Wie doet wat?\n2. Wie betaalt?",
+            [
+                ("Ze vraagt zich af:", 11),
+                ("Wie doet wat?", 11),
+                ("Wie betaalt?", 11),
+            ],
+            id="numbered-question-lines-under-a-colon-are-list-items",
+        ),
+        pytest.param(
+            "Vraag 33. Middelen?\n\n1. Geld wel.\n2. Tijd niet.\n\n34. Regels?\nDe AVG.",
+            [
+                ("Geld wel.", 33),
+                ("Tijd niet.", 33),
+                ("De AVG.", 34),
+            ],
+            id="question-heading-after-a-list-and-blank-line",
+        ),
+        pytest.param(
+            "Vraag 30. Hoe lang al? Sinds 2013. Al lang.",
+            [("Sinds 2013.", 30), ("Al lang.", 30)],
+            id="answer-on-the-question-line",
+        ),
+    ],
+)
+def test_question_numbers(text: str, expected: list[tuple[str, int | None]]) -> None:
     fragments = segment_report(make_report(text))
-    assert [(f.text, f.question) for f in fragments] == [
-        ("Inleiding.", None),
-        ("A.", 3),
-        ("B.", 3),
-        ("C.", 4),
-    ]
-
-
-def test_numbered_line_without_question_mark_is_a_list_item() -> None:
-    text = "Vraag 9. Zijn de rollen helder?\n\n1. Nee.\n2. Niemand weet wie de regie heeft"
-    fragments = segment_report(make_report(text))
-    assert [(f.text, f.question) for f in fragments] == [
-        ("Nee.", 9),
-        ("Niemand weet wie de regie heeft", 9),
-    ]
-
-
-def test_numbered_question_lines_under_a_colon_are_list_items() -> None:
-    text = "Vraag 11. Doelen?\n\nZe vraagt zich af:\n1. Wie doet wat?\n2. Wie betaalt?"
-    fragments = segment_report(make_report(text))
-    assert [(f.text, f.question) for f in fragments] == [
-        ("Ze vraagt zich af:", 11),
-        ("Wie doet wat?", 11),
-        ("Wie betaalt?", 11),
-    ]
-
-
-def test_question_heading_after_a_list_and_blank_line() -> None:
-    text = "Vraag 33. Middelen?\n\n1. Geld wel.\n2. Tijd niet.\n\n34. Regels?\nDe AVG."
-    fragments = segment_report(make_report(text))
-    assert [(f.text, f.question) for f in fragments] == [
-        ("Geld wel.", 33),
-        ("Tijd niet.", 33),
-        ("De AVG.", 34),
-    ]
-
-
-def test_answer_on_the_question_line() -> None:
-    fragments = segment_report(make_report("Vraag 30. Hoe lang al? Sinds 2013. Al lang."))
-    assert [(f.text, f.question) for f in fragments] == [("Sinds 2013.", 30), ("Al lang.", 30)]
+    assert [(f.text, f.question) for f in fragments] == expected
 
 
 # --- speakers -------------------------------------------------------------------------------------

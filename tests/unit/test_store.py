@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -14,33 +12,14 @@ from autocoder import store_schema
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.errors import CodebookMismatchError, SchemaVersionError, StoreError
 from autocoder.pipeline import codebook_source
-from autocoder.records import (
-    Decision,
-    Fragment,
-    Group,
-    Presence,
-    Report,
-    ReportMeta,
-    Status,
-    Suggestion,
-)
+from autocoder.records import Decision, Group, Presence, ReportMeta, Status, Suggestion
 from autocoder.store import Project
+from tests.conftest import sentence_report
 
 CODEBOOK = load_codebook()
 CODEBOOK_TEXT = codebook_source(None)
 FACTOR = CODEBOOK.ids[0]
 OTHER = CODEBOOK.ids[1]
-
-
-def make_report(text: str, source: str = "a.txt") -> tuple[Report, list[Fragment]]:
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    rid = "r" + digest[:12]
-    report = Report(rid, source, text, ReportMeta(respondent="R1"), "txt", digest)
-    fragments = [
-        Fragment(f"{rid}:{m.start()}-{m.end()}", rid, m.start(), m.end(), m.group(), "R1")
-        for m in re.finditer(r"[^.]+\.", text)
-    ]
-    return report, fragments
 
 
 def suggestion(factor: str | None, confidence: float, model: str = "m") -> Suggestion:
@@ -69,7 +48,7 @@ def project(tmp_path: Path):
 
 @pytest.fixture
 def coded(project: Project):
-    report, fragments = make_report("Eerste zin. Tweede zin. Derde zin.")
+    report, fragments = sentence_report("Eerste zin. Tweede zin. Derde zin.")
     assert project.add_report(report, fragments, "sentence") == "new"
     model = project.add_model({"model_id": "m", "codebook_hash": CODEBOOK.hash}, activate=True)
     items = [(f.id, suggestion(FACTOR, c)) for f, c in zip(fragments, (0.9, 0.3, 0.6), strict=True)]
@@ -147,9 +126,9 @@ def test_open_suggestions_by_strategy(coded) -> None:
 def test_versions_keep_old_content_and_codings(coded) -> None:
     project, report, fragments, _ = coded
     project.record_decision(decision(fragments[0].id))
-    again, again_fragments = make_report(report.text)
+    again, again_fragments = sentence_report(report.text)
     assert project.add_report(again, again_fragments, "sentence") == "unchanged"
-    changed, changed_fragments = make_report("Eerste zin. Nieuwe zin.")
+    changed, changed_fragments = sentence_report("Eerste zin. Nieuwe zin.")
     assert project.add_report(changed, changed_fragments, "sentence") == "new version"
     listing = project.reports()
     assert [(r["id"], r["version"]) for r in listing] == [(changed.id, 2)]
@@ -157,7 +136,7 @@ def test_versions_keep_old_content_and_codings(coded) -> None:
     assert {r.fragment.report for r in project.coded_fragments()} == {changed.id}
     assert project.coded_fragments("anna", report_ids=[report.id])[0].coding is not None
     assert project.current_decisions("anna")[0].fragment_id == fragments[0].id
-    reverted, reverted_fragments = make_report(report.text)
+    reverted, reverted_fragments = sentence_report(report.text)
     assert project.add_report(reverted, reverted_fragments, "sentence") == "new version"
     assert project.reports()[0]["version"] == 3
 
@@ -181,7 +160,7 @@ def test_metadata_change_is_a_version_of_the_same_content(coded) -> None:
 
 
 def test_a_failed_transaction_leaves_nothing(project: Project) -> None:
-    report, fragments = make_report("Een zin. Nog een zin.")
+    report, fragments = sentence_report("Een zin. Nog een zin.")
     with pytest.raises(RuntimeError), project.transaction():
         project.add_report(report, fragments, "sentence")
         raise RuntimeError("crash between report and suggestions")
@@ -209,9 +188,9 @@ def test_codebook_and_model_mismatch_is_refused(project: Project) -> None:
 
 
 def test_unit_is_fixed_per_project(project: Project) -> None:
-    report, fragments = make_report("Een zin.")
+    report, fragments = sentence_report("Een zin.")
     project.add_report(report, fragments, "sentence")
-    other, other_fragments = make_report("Andere tekst.", "b.txt")
+    other, other_fragments = sentence_report("Andere tekst.", "b.txt")
     with pytest.raises(StoreError, match="--unit sentence"):
         project.add_report(other, other_fragments, "paragraph")
 
@@ -281,7 +260,7 @@ def test_locked_database_gives_a_clear_error(tmp_path: Path) -> None:
         with Project.open(path, timeout=0.1) as project:
             with pytest.raises(StoreError, match="database is locked"):
                 project.ensure_codebook(CODEBOOK_TEXT, CODEBOOK)
-            report, fragments = make_report("Een zin.")
+            report, fragments = sentence_report("Een zin.")
             with pytest.raises(StoreError, match="in use by another program"):
                 project.add_report(report, fragments, "sentence")
     finally:
@@ -296,7 +275,7 @@ def test_migration_writes_a_backup_first(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "study.db"
     with Project.open(path) as project:
         project.ensure_codebook(CODEBOOK_TEXT, CODEBOOK)
-        report, fragments = make_report("Een zin. Twee zinnen.")
+        report, fragments = sentence_report("Een zin. Twee zinnen.")
         project.add_report(report, fragments, "sentence")
     old_version = len(store_schema.MIGRATIONS)
     extra = "CREATE TABLE later_feature (x INTEGER);"
