@@ -7,15 +7,16 @@ become probabilities by temperature scaling fitted on grouped out-of-fold scores
 The presence head also sees factor-specific words ("verloop" says something else about
 stability than about relations): at training time with the coded factor, at prediction time
 with the suggested one.
+
+At prediction time the features come from ``FastVectoriser`` (classify.fast_vectoriser), a
+runtime helper that is never saved; reasons are ranked in classify.contributions.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise, repeat
-from typing import Any
+from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
@@ -25,11 +26,17 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from autocoder.classify.contributions import (
+    TOP_CONTRIBUTIONS,
+    top_columns_per_row,
+    top_contributions,
+)
+from autocoder.classify.fast_vectoriser import FastVectoriser
 from autocoder.classify.features import FeatureDoc
+from autocoder.classify.token_index import WordIds
 from autocoder.records import NO_FACTOR_KEY
 
 WORDS, CHARS, META, CONTEXT = 0, 1, 2, 3
-TOP_CONTRIBUTIONS = 12
 SCOPED, FACTOR_WORDS = 0, 1
 
 
@@ -125,7 +132,7 @@ class Features:
     factor: sparse.csr_matrix
     docs: Sequence[FeatureDoc]
     presence: sparse.csr_matrix | None = None
-    words: _WordIds | None = None  # FastVectoriser's numbered words of ``docs``
+    words: WordIds | None = None  # FastVectoriser's numbered words of ``docs``
     readable: sparse.csr_matrix | None = None  # ``factor`` without character n-grams
     presence_extra: sparse.csr_matrix | None = None  # the presence head's own columns
 
@@ -234,7 +241,9 @@ class LinearSuggester:
             return []
         coef = self.factor_.coef_
         weights = coef[classes.index(label)] if coef.shape[0] > 1 else coef[0]
-        return _top(features.factor, row, weights, self._names("factor"), self._chars())
+        return top_contributions(
+            features.factor, row, weights, self._names("factor"), self._chars()
+        )
 
     def presence_contributions(
         self, features: Features, row: int, present: bool
@@ -242,7 +251,9 @@ class LinearSuggester:
         if self.presence_ is None or features.presence is None:
             return []
         weights = self.presence_.coef_[0] * (1 if present else -1)
-        return _top(features.presence, row, weights, self._names("presence"), self._chars())
+        return top_contributions(
+            features.presence, row, weights, self._names("presence"), self._chars()
+        )
 
     def ranked_contributions(
         self, features: Features, labels: Sequence[str], k: int = TOP_CONTRIBUTIONS
@@ -292,7 +303,7 @@ class LinearSuggester:
         head: str,
         skip: tuple[int, int] | None,
     ) -> list[list[str]]:
-        offsets, columns = _top_per_row(matrix, weights, which, k, skip)
+        offsets, columns = top_columns_per_row(matrix, weights, which, k, skip)
         names = self._name_list(head)
         found = [names[column] for column in columns.tolist()]
         return [found[start:end] for start, end in pairwise(offsets.tolist())]
@@ -314,487 +325,9 @@ class LinearSuggester:
         return cache[head]
 
 
-class FastVectoriser:
-    """What the fitted ColumnTransformers give, without running the vectorisers' analyzers.
-
-    scikit-learn's vectorisers split and count every document in Python, one n-gram at a
-    time (a few hundred character n-grams per fragment). Here the term counts come from the
-    fitted vocabularies directly, for a whole batch at once:
-
-    - the ``words`` tokens of each document are looked up once (as numbers); their unigram
-      and bigram columns, their ``P_``/``N_`` columns in the neighbours' context, and their
-      ``factor|word`` columns for the presence head follow by array lookups;
-    - character n-grams per distinct word, worked out once and kept, so that a batch's
-      counts are (documents x words) @ (words x n-grams);
-    - ``meta`` and ``scoped`` tokens by dictionary lookups.
-
-    The counts then go through each vectoriser's own tf-idf step and the same weights and
-    stacking, so the matrices are exactly those ``ColumnTransformer.transform`` returns.
-    """
-
-    MAX_WORDS = 200_000  # kept character n-gram rows; the table starts afresh beyond this
-
-    def __init__(
-        self,
-        blocks: dict[str, tuple[Any, float | None]],
-        presence_blocks: dict[str, tuple[Any, float | None]],
-        labels: Sequence[str],
-    ) -> None:
-        self.blocks = blocks
-        self.presence_blocks = presence_blocks
-        self.labels = {label: i for i, label in enumerate(labels)}
-        self.tokens = _TokenTable(
-            blocks["words"][0],
-            blocks["context"][0],
-            presence_blocks["factor_words"][0] if presence_blocks else None,
-            labels,
-        )
-        self.word_ids: dict[str, int] = {}
-        self.word_table = _GrowingRows(blocks["chars"][0].dtype)
-        self.word_matrix: sparse.csr_matrix | None = None
-        self.lock = threading.Lock()
-
-    @classmethod
-    def build(
-        cls, features: ColumnTransformer, presence: ColumnTransformer | None, labels: Sequence[str]
-    ) -> FastVectoriser | None:
-        blocks = cls._blocks(
-            features,
-            {
-                "words": ("word", (1, 2)),
-                "chars": ("char_wb", None),
-                "meta": ("word", (1, 1)),
-                "context": ("word", (1, 1)),
-            },
-        )
-        presence_blocks: dict[str, tuple[Any, float | None]] | None = {}
-        if presence is not None:
-            presence_blocks = cls._blocks(
-                presence, {"scoped": ("word", (1, 1)), "factor_words": ("word", (1, 1))}
-            )
-        if blocks is None or presence_blocks is None:
-            return None
-        return cls(blocks, presence_blocks, labels)
-
-    @staticmethod
-    def _blocks(
-        transformer: ColumnTransformer, expected: dict[str, tuple[str, tuple[int, int] | None]]
-    ) -> dict[str, tuple[Any, float | None]] | None:
-        fitted = [item for item in transformer.transformers_ if item[0] != "remainder"]
-        if (
-            [name for name, _, _ in fitted] != list(expected)
-            or transformer.remainder != "drop"
-            or not getattr(transformer, "sparse_output_", False)
-        ):
-            return None
-        weights = transformer.transformer_weights or {}
-        blocks = {}
-        for name, vectoriser, _ in fitted:
-            analyzer, ngrams = expected[name]
-            if not _plain_vectoriser(vectoriser, analyzer, ngrams):
-                return None
-            blocks[name] = (vectoriser, weights.get(name))
-        return blocks
-
-    def factor(
-        self, docs: Sequence[FeatureDoc]
-    ) -> tuple[sparse.csr_matrix, _WordIds, sparse.csr_matrix]:
-        """The factor block's matrix, the documents' word numbers (for ``presence``), and the
-        matrix without its character n-grams (for ranking contributions)."""
-        n = len(docs)
-        words = _WordIds.of(docs, self.tokens)
-        table = self.tokens
-        counts = {
-            "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
-            "chars": self._char_counts([doc.chars for doc in docs], self.blocks["chars"][0]),
-            "meta": _token_counts([doc.meta for doc in docs], self.blocks["meta"][0]),
-            "context": _counts(words.context(docs, table), n, self.blocks["context"][0]),
-        }
-        parts = self._parts(self.blocks, counts)
-        matrix = sparse.hstack(parts).tocsr()
-        chars = list(self.blocks).index("chars")
-        parts[chars] = sparse.csr_matrix(parts[chars].shape, dtype=parts[chars].dtype)
-        return matrix, words, sparse.hstack(parts).tocsr()
-
-    def presence(
-        self, docs: Sequence[FeatureDoc], factors: Sequence[str], words: _WordIds
-    ) -> sparse.csr_matrix:
-        """The presence block's extra matrix for documents suggested ``factors``."""
-        label = np.array([self.labels.get(factor, -1) for factor in factors], dtype=np.int64)
-        counts = {
-            "scoped": _token_counts(
-                [doc.scoped for doc in docs], self.presence_blocks["scoped"][0]
-            ),
-            "factor_words": _counts(
-                words.factor_words(label, self.tokens),
-                len(docs),
-                self.presence_blocks["factor_words"][0],
-            ),
-        }
-        return sparse.hstack(self._parts(self.presence_blocks, counts)).tocsr()
-
-    @staticmethod
-    def _parts(
-        blocks: dict[str, tuple[Any, float | None]], counts: dict[str, sparse.csr_matrix]
-    ) -> list[Any]:
-        """Each block's counts through its vectoriser's tf-idf step and its weight."""
-        parts = []
-        for name, (vectoriser, weight) in blocks.items():
-            matrix = counts[name]
-            if isinstance(vectoriser, TfidfVectorizer):
-                matrix = vectoriser._tfidf.transform(matrix, copy=False)
-            parts.append(matrix if weight is None else matrix * weight)
-        return parts
-
-    def _char_counts(self, texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
-        # The analyzer lowercases a text and splits it at whitespace; lowercasing each word
-        # instead (when its n-grams are first worked out) gives the same words.
-        per_doc = [text.split() for text in texts]
-        words = [word for split in per_doc for word in split]
-        with self.lock:  # the word table is shared by threads
-            flat, table = self._word_numbers(words, vectoriser)
-        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-        indptr = np.zeros(len(per_doc) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum(lengths)
-        documents = sparse.csr_matrix(
-            (np.ones(len(flat), dtype=vectoriser.dtype), flat, indptr),
-            shape=(len(texts), table.shape[0]),
-        )
-        # A product has no duplicate entries; transposing there and back sorts each row's
-        # columns (cheaper than sorting them).
-        return (documents @ table).tocsc().tocsr()
-
-    def _word_numbers(
-        self, words: list[str], vectoriser: Any
-    ) -> tuple[np.ndarray, sparse.csr_matrix]:
-        """The row of each word in the table of n-gram counts (added when new), and the table."""
-        ids = self.word_ids
-        new = set(words) - ids.keys()
-        if len(ids) + len(new) > self.MAX_WORDS:
-            ids.clear()
-            self.word_table = _GrowingRows(vectoriser.dtype)
-            new = set(words)
-        if new or self.word_matrix is None:
-            self._add_words(sorted(new), vectoriser)
-        flat = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
-        assert self.word_matrix is not None
-        return flat, self.word_matrix
-
-    def _add_words(self, words: list[str], vectoriser: Any) -> None:
-        vocabulary = vectoriser.vocabulary_
-        preprocess = vectoriser.build_preprocessor()
-        table = self.word_table
-        for word in words:
-            self.word_ids[word] = table.rows
-            found: dict[int, int] = {}
-            for gram in vectoriser._char_wb_ngrams(preprocess(word)):
-                column = vocabulary.get(gram)
-                if column is not None:
-                    found[column] = found.get(column, 0) + 1
-            table.append(list(found), list(found.values()))
-        self.word_matrix = table.matrix(len(vocabulary))
-
-
-class _GrowingRows:
-    """Rows of a sparse matrix, appended one by one into arrays that double when full."""
-
-    def __init__(self, dtype: Any) -> None:
-        self.rows = 0
-        # int32 as scipy keeps them for matrices this size (int64 ones would be copied)
-        self.indptr = np.zeros(1024, dtype=np.int32)
-        self.indices = np.zeros(16384, dtype=np.int32)
-        self.data = np.zeros(16384, dtype=dtype)
-
-    def append(self, columns: list[int], values: list[int]) -> None:
-        start = int(self.indptr[self.rows])
-        end = start + len(columns)
-        if self.rows + 2 > len(self.indptr):
-            self.indptr = np.concatenate([self.indptr, np.zeros_like(self.indptr)])
-        if end > len(self.indices):
-            size = max(end, 2 * len(self.indices))
-            self.indices = np.concatenate([self.indices, np.zeros(size, dtype=np.int32)])
-            self.data = np.concatenate([self.data, np.zeros(size, dtype=self.data.dtype)])
-        self.indices[start:end] = columns
-        self.data[start:end] = values
-        self.rows += 1
-        self.indptr[self.rows] = end
-
-    def matrix(self, width: int) -> sparse.csr_matrix:
-        """The rows so far (the matrix shares the arrays)."""
-        nnz = int(self.indptr[self.rows])
-        return sparse.csr_matrix(
-            (self.data[:nnz], self.indices[:nnz], self.indptr[: self.rows + 1]),
-            shape=(self.rows, width),
-        )
-
-
-class _TokenTable:
-    """Every ``words`` token some vocabulary knows, numbered (0: any other token), with its
-    columns: as a unigram, in bigrams, as a ``P_``/``N_`` context term and per factor."""
-
-    def __init__(
-        self, words: Any, context: Any, factor_words: Any | None, labels: Sequence[str]
-    ) -> None:
-        ids: dict[str, int] = {}
-
-        def number(token: str) -> int:
-            return ids.setdefault(token, len(ids) + 1)
-
-        unigrams: list[tuple[int, int]] = []
-        bigrams: list[tuple[int, int, int]] = []
-        for term, column in words.vocabulary_.items():
-            parts = term.split(" ")
-            if len(parts) == 1:
-                unigrams.append((number(term), column))
-            else:
-                bigrams.append((number(parts[0]), number(parts[1]), column))
-        context_terms = [
-            (term[:2], number(term[2:]), column)
-            for term, column in context.vocabulary_.items()
-            if term[:2] in ("P_", "N_")
-        ]
-        factor_terms = []
-        for row, label in enumerate(labels):
-            prefix = label + "|"
-            for term, column in (factor_words.vocabulary_ if factor_words else {}).items():
-                if term.startswith(prefix):
-                    factor_terms.append((row, number(term[len(prefix) :]), column))
-        size = len(ids) + 1
-        self.ids = ids
-        self.size = size
-        self.unigram = np.full(size, -1, dtype=np.int64)
-        for token, column in unigrams:
-            self.unigram[token] = column
-        codes = np.array([first * size + second for first, second, _ in bigrams], dtype=np.int64)
-        order = np.argsort(codes)
-        self.pair_codes = codes[order]
-        self.pair_columns = np.array([c for _, _, c in bigrams], dtype=np.int64)[order]
-        self.context = {"P_": np.full(size, -1, dtype=np.int64)}
-        self.context["N_"] = np.full(size, -1, dtype=np.int64)
-        for prefix, token, column in context_terms:
-            self.context[prefix][token] = column
-        self.factor_words = np.full((max(len(labels), 1), size), -1, dtype=np.int64)
-        for row, token, column in factor_terms:
-            self.factor_words[row, token] = column
-
-
-@dataclass
-class _WordIds:
-    """The ``words`` tokens of a batch of documents as token numbers, documents one after
-    another (``starts``/``lengths`` per document; ``rows`` per token)."""
-
-    ids: np.ndarray
-    rows: np.ndarray
-    starts: np.ndarray
-    lengths: np.ndarray
-    index: dict[str, int]  # a document's words -> the first document with those words
-
-    @classmethod
-    def of(cls, docs: Sequence[FeatureDoc], table: _TokenTable) -> _WordIds:
-        per_doc = [doc.words.split() for doc in docs]
-        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-        starts = np.zeros(len(per_doc), dtype=np.int64)
-        starts[1:] = np.cumsum(lengths)[:-1]
-        flat = [token for tokens in per_doc for token in tokens]
-        ids = np.fromiter(map(table.ids.get, flat, repeat(0)), dtype=np.int64, count=len(flat))
-        rows = np.repeat(np.arange(len(docs)), lengths)
-        index: dict[str, int] = {}
-        for i, doc in enumerate(docs):
-            index.setdefault(doc.words, i)
-        return cls(ids, rows, starts, lengths, index)
-
-    def pairs(self, table: _TokenTable) -> tuple[np.ndarray, np.ndarray]:
-        """(row, column) of every unigram and bigram occurrence (column -1: not a term)."""
-        ids, rows = self.ids, self.rows
-        columns = table.unigram[ids]
-        if len(ids) < 2 or not len(table.pair_codes):
-            return rows, columns
-        codes = ids[:-1] * table.size + ids[1:]
-        at = np.minimum(np.searchsorted(table.pair_codes, codes), len(table.pair_codes) - 1)
-        found = (table.pair_codes[at] == codes) & (rows[:-1] == rows[1:])
-        pair_columns = np.where(found, table.pair_columns[at], -1)
-        return np.concatenate([rows, rows[:-1]]), np.concatenate([columns, pair_columns])
-
-    def context(
-        self, docs: Sequence[FeatureDoc], table: _TokenTable
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(row, column) of the ``P_`` terms of each document's previous neighbour's words and
-        the ``N_`` terms of its next neighbour's."""
-        n = len(docs)
-        extra: list[int] = []  # token numbers of neighbours that are not in this batch
-        offset = len(self.ids)
-        found_rows, found_columns = [], []
-        for prefix, attribute in (("P_", "before"), ("N_", "after")):
-            starts = np.zeros(n, dtype=np.int64)
-            lengths = np.zeros(n, dtype=np.int64)
-            for i, doc in enumerate(docs):
-                words = getattr(doc, attribute)
-                if not words:
-                    continue
-                j = self.index.get(words)
-                if j is not None:
-                    starts[i], lengths[i] = self.starts[j], self.lengths[j]
-                else:
-                    tokens = words.split()
-                    starts[i], lengths[i] = offset + len(extra), len(tokens)
-                    extra += map(table.ids.get, tokens, repeat(0))
-            ids = np.concatenate([self.ids, np.array(extra, dtype=np.int64)])
-            found_rows.append(np.repeat(np.arange(n), lengths))
-            found_columns.append(table.context[prefix][ids[_ranges(starts, lengths)]])
-        return np.concatenate(found_rows), np.concatenate(found_columns)
-
-    def factor_words(self, label: np.ndarray, table: _TokenTable) -> tuple[np.ndarray, np.ndarray]:
-        """(row, column) of each token's ``factor|word`` term for its row's factor."""
-        row_label = label[self.rows]
-        columns = table.factor_words[np.maximum(row_label, 0), self.ids]
-        return self.rows, np.where(row_label >= 0, columns, -1)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The concatenation of ``range(start, start + length)`` for each pair."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    return np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
-
-
-def _plain_vectoriser(vectoriser: Any, analyzer: str, ngrams: tuple[int, int] | None) -> bool:
-    """Is this a fitted vectoriser whose counting FastVectoriser reproduces exactly?"""
-    if not isinstance(vectoriser, CountVectorizer) or not hasattr(vectoriser, "vocabulary_"):
-        return False
-    params = vectoriser.get_params()
-    plain = (
-        params["analyzer"] == analyzer
-        and params["input"] == "content"
-        and params["preprocessor"] is None
-        and params["tokenizer"] is None
-        and params["stop_words"] is None
-        and params["strip_accents"] is None
-        and not params["binary"]
-    )
-    if analyzer == "word":
-        plain = plain and (
-            params["token_pattern"] == r"\S+"
-            and not params["lowercase"]
-            and tuple(params["ngram_range"]) == ngrams
-        )
-    if isinstance(vectoriser, TfidfVectorizer):
-        plain = plain and hasattr(vectoriser, "_tfidf")
-    return plain
-
-
-def _token_counts(texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
-    """Counts of the whitespace-separated tokens of each text (unigram vectorisers)."""
-    per_doc = [text.split() for text in texts]
-    lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-    flat = [token for tokens in per_doc for token in tokens]
-    get = vectoriser.vocabulary_.get
-    columns = np.fromiter(map(get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-    return _counts((np.repeat(np.arange(len(texts)), lengths), columns), len(texts), vectoriser)
-
-
-def _counts(
-    found: tuple[np.ndarray, np.ndarray], n_rows: int, vectoriser: Any
-) -> sparse.csr_matrix:
-    """A count matrix, as the vectoriser builds it, from (row, column) occurrences."""
-    rows, columns = found
-    keep = columns >= 0
-    counts = sparse.coo_matrix(
-        (np.ones(int(keep.sum()), dtype=vectoriser.dtype), (rows[keep], columns[keep])),
-        shape=(n_rows, len(vectoriser.vocabulary_)),
-    ).tocsr()
-    counts.sum_duplicates()
-    return counts
-
-
 def _drop_pruned_terms(block: ColumnTransformer | None) -> None:
     # Vectorisers keep every term they pruned (``stop_words_``) only for introspection; it
     # would make up most of a saved model and its load time.
     for _, vectoriser, _ in block.transformers_ if block is not None else ():
         if hasattr(vectoriser, "stop_words_"):
             del vectoriser.stop_words_
-
-
-def _top(
-    matrix: sparse.csr_matrix,
-    row: int,
-    weights: np.ndarray,
-    names: np.ndarray,
-    skip: tuple[int, int] | None = None,
-) -> list[tuple[str, float]]:
-    start, end = matrix.indptr[row], matrix.indptr[row + 1]
-    columns, data = matrix.indices[start:end], matrix.data[start:end]
-    if skip is not None:
-        shown = (columns < skip[0]) | (columns >= skip[1])
-        columns, data = columns[shown], data[shown]
-    values = data * weights[columns]
-    order = np.argsort(-values, kind="stable")
-    return [
-        (str(names[columns[i]]), float(values[i]))
-        for i in order[:TOP_CONTRIBUTIONS]
-        if values[i] > 0
-    ]
-
-
-def _top_per_row(
-    matrix: sparse.csr_matrix,
-    weights: np.ndarray,
-    which: np.ndarray,
-    k: int,
-    skip: tuple[int, int] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the columns of its ``k`` largest positive contributions, largest first.
-
-    A contribution is ``matrix[row, column] * weights[which[row], column]``; rows whose
-    ``which`` is -1 get none, and so do columns in the ``skip`` range. Ties go to the lower
-    column (as a stable sort of each row). Returns offsets (row i's columns are
-    ``columns[offsets[i]:offsets[i + 1]]``) and the columns.
-    """
-    n_rows = matrix.shape[0]
-    rows = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
-    columns = matrix.indices
-    label = which[rows]
-    values = matrix.data * weights[label, columns]
-    keep = (label >= 0) & (values > 0)
-    if skip is not None:
-        keep &= (columns < skip[0]) | (columns >= skip[1])
-    offsets, top_columns, _ = _top_k(rows[keep], columns[keep], values[keep], n_rows, k)
-    return offsets, top_columns
-
-
-def _top_k(
-    rows: np.ndarray, columns: np.ndarray, values: np.ndarray, n_rows: int, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``k`` largest values of each row, largest first, from entries sorted by row (and
-    column within a row): offsets per row, their columns and values. Rows are ranked in
-    groups of similar length, each as a dense grid sorted along its rows."""
-    counts = np.bincount(rows, minlength=n_rows)
-    starts = np.zeros(n_rows + 1, dtype=np.int64)
-    starts[1:] = np.cumsum(counts)
-    position = np.arange(len(rows)) - starts[rows]
-    offsets = np.zeros(n_rows + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(np.minimum(counts, k))
-    out_columns = np.empty(offsets[-1], dtype=np.int64)
-    out_values = np.empty(offsets[-1])
-    low, high = 0, max(k, 1)
-    largest = int(counts.max()) if n_rows else 0
-    while low < largest:
-        group = np.flatnonzero((counts > low) & (counts <= high))
-        if len(group):
-            local = np.full(n_rows, -1, dtype=np.int64)
-            local[group] = np.arange(len(group))
-            member = local[rows] >= 0
-            at = (local[rows[member]], position[member])
-            grid = np.full((len(group), high), -np.inf)
-            grid_columns = np.zeros((len(group), high), dtype=np.int64)
-            grid[at] = values[member]
-            grid_columns[at] = columns[member]
-            order = np.argsort(-grid, axis=1, kind="stable")[:, :k]
-            best = np.take_along_axis(grid, order, axis=1)
-            taken = best > -np.inf
-            slot = (offsets[group][:, None] + np.arange(order.shape[1]))[taken]
-            out_values[slot] = best[taken]
-            out_columns[slot] = np.take_along_axis(grid_columns, order, axis=1)[taken]
-        low, high = high, high * 2
-    return offsets, out_columns, out_values

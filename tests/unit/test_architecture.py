@@ -26,9 +26,22 @@ LEAVES = (
     "html_parts",  # escaping, inline PNG and the page shell of both HTML reports
 )
 INGEST = ("ingest_formats", "ingest_text", "ingest_meta", "ingest")
-SEGMENT = ("segment_components", "segment", "standoff")
+SEGMENT = (
+    "segment_sentences",
+    "segment_cues",
+    "segment_components",
+    "segment_lines",
+    "segment_blocks",
+    "segment_analysis",
+    "segment",
+    "standoff",
+)
 CLASSIFY = (
+    "classify.lexicon",
     "classify.features",
+    "classify.token_index",
+    "classify.fast_vectoriser",
+    "classify.contributions",
     "classify.linear",
     "classify.model",
     "classify",

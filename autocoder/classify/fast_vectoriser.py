@@ -1,0 +1,283 @@
+"""FastVectoriser: the fitted feature blocks' matrices, without running the analyzers.
+
+A runtime helper of LinearSuggester, built from its fitted ColumnTransformers; it is never
+saved with a model (the saved estimator holds scikit-learn objects only).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+from autocoder.classify.features import FeatureDoc
+from autocoder.classify.token_index import TokenTable, WordIds
+
+
+class FastVectoriser:
+    """What the fitted ColumnTransformers give, without running the vectorisers' analyzers.
+
+    scikit-learn's vectorisers split and count every document in Python, one n-gram at a
+    time (a few hundred character n-grams per fragment). Here the term counts come from the
+    fitted vocabularies directly, for a whole batch at once:
+
+    - the ``words`` tokens of each document are looked up once (as numbers); their unigram
+      and bigram columns, their ``P_``/``N_`` columns in the neighbours' context, and their
+      ``factor|word`` columns for the presence head follow by array lookups;
+    - character n-grams per distinct word, worked out once and kept, so that a batch's
+      counts are (documents x words) @ (words x n-grams);
+    - ``meta`` and ``scoped`` tokens by dictionary lookups.
+
+    The counts then go through each vectoriser's own tf-idf step and the same weights and
+    stacking, so the matrices are exactly those ``ColumnTransformer.transform`` returns.
+    """
+
+    MAX_WORDS = 200_000  # kept character n-gram rows; the table starts afresh beyond this
+
+    def __init__(
+        self,
+        blocks: dict[str, tuple[Any, float | None]],
+        presence_blocks: dict[str, tuple[Any, float | None]],
+        labels: Sequence[str],
+    ) -> None:
+        self.blocks = blocks
+        self.presence_blocks = presence_blocks
+        self.labels = {label: i for i, label in enumerate(labels)}
+        self.tokens = TokenTable(
+            blocks["words"][0],
+            blocks["context"][0],
+            presence_blocks["factor_words"][0] if presence_blocks else None,
+            labels,
+        )
+        self.word_ids: dict[str, int] = {}
+        self.word_table = _GrowingRows(blocks["chars"][0].dtype)
+        self.word_matrix: sparse.csr_matrix | None = None
+        self.lock = threading.Lock()
+
+    @classmethod
+    def build(
+        cls, features: ColumnTransformer, presence: ColumnTransformer | None, labels: Sequence[str]
+    ) -> FastVectoriser | None:
+        blocks = cls._blocks(
+            features,
+            {
+                "words": ("word", (1, 2)),
+                "chars": ("char_wb", None),
+                "meta": ("word", (1, 1)),
+                "context": ("word", (1, 1)),
+            },
+        )
+        presence_blocks: dict[str, tuple[Any, float | None]] | None = {}
+        if presence is not None:
+            presence_blocks = cls._blocks(
+                presence, {"scoped": ("word", (1, 1)), "factor_words": ("word", (1, 1))}
+            )
+        if blocks is None or presence_blocks is None:
+            return None
+        return cls(blocks, presence_blocks, labels)
+
+    @staticmethod
+    def _blocks(
+        transformer: ColumnTransformer, expected: dict[str, tuple[str, tuple[int, int] | None]]
+    ) -> dict[str, tuple[Any, float | None]] | None:
+        fitted = [item for item in transformer.transformers_ if item[0] != "remainder"]
+        if (
+            [name for name, _, _ in fitted] != list(expected)
+            or transformer.remainder != "drop"
+            or not getattr(transformer, "sparse_output_", False)
+        ):
+            return None
+        weights = transformer.transformer_weights or {}
+        blocks = {}
+        for name, vectoriser, _ in fitted:
+            analyzer, ngrams = expected[name]
+            if not _plain_vectoriser(vectoriser, analyzer, ngrams):
+                return None
+            blocks[name] = (vectoriser, weights.get(name))
+        return blocks
+
+    def factor(
+        self, docs: Sequence[FeatureDoc]
+    ) -> tuple[sparse.csr_matrix, WordIds, sparse.csr_matrix]:
+        """The factor block's matrix, the documents' word numbers (for ``presence``), and the
+        matrix without its character n-grams (for ranking contributions)."""
+        n = len(docs)
+        words = WordIds.of(docs, self.tokens)
+        table = self.tokens
+        counts = {
+            "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
+            "chars": self._char_counts([doc.chars for doc in docs], self.blocks["chars"][0]),
+            "meta": _token_counts([doc.meta for doc in docs], self.blocks["meta"][0]),
+            "context": _counts(words.context(docs, table), n, self.blocks["context"][0]),
+        }
+        parts = self._parts(self.blocks, counts)
+        matrix = sparse.hstack(parts).tocsr()
+        chars = list(self.blocks).index("chars")
+        parts[chars] = sparse.csr_matrix(parts[chars].shape, dtype=parts[chars].dtype)
+        return matrix, words, sparse.hstack(parts).tocsr()
+
+    def presence(
+        self, docs: Sequence[FeatureDoc], factors: Sequence[str], words: WordIds
+    ) -> sparse.csr_matrix:
+        """The presence block's extra matrix for documents suggested ``factors``."""
+        label = np.array([self.labels.get(factor, -1) for factor in factors], dtype=np.int64)
+        counts = {
+            "scoped": _token_counts(
+                [doc.scoped for doc in docs], self.presence_blocks["scoped"][0]
+            ),
+            "factor_words": _counts(
+                words.factor_words(label, self.tokens),
+                len(docs),
+                self.presence_blocks["factor_words"][0],
+            ),
+        }
+        return sparse.hstack(self._parts(self.presence_blocks, counts)).tocsr()
+
+    @staticmethod
+    def _parts(
+        blocks: dict[str, tuple[Any, float | None]], counts: dict[str, sparse.csr_matrix]
+    ) -> list[Any]:
+        """Each block's counts through its vectoriser's tf-idf step and its weight."""
+        parts = []
+        for name, (vectoriser, weight) in blocks.items():
+            matrix = counts[name]
+            if isinstance(vectoriser, TfidfVectorizer):
+                matrix = vectoriser._tfidf.transform(matrix, copy=False)
+            parts.append(matrix if weight is None else matrix * weight)
+        return parts
+
+    def _char_counts(self, texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
+        # The analyzer lowercases a text and splits it at whitespace; lowercasing each word
+        # instead (when its n-grams are first worked out) gives the same words.
+        per_doc = [text.split() for text in texts]
+        words = [word for split in per_doc for word in split]
+        with self.lock:  # the word table is shared by threads
+            flat, table = self._word_numbers(words, vectoriser)
+        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+        indptr = np.zeros(len(per_doc) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(lengths)
+        documents = sparse.csr_matrix(
+            (np.ones(len(flat), dtype=vectoriser.dtype), flat, indptr),
+            shape=(len(texts), table.shape[0]),
+        )
+        # A product has no duplicate entries; transposing there and back sorts each row's
+        # columns (cheaper than sorting them).
+        return (documents @ table).tocsc().tocsr()
+
+    def _word_numbers(
+        self, words: list[str], vectoriser: Any
+    ) -> tuple[np.ndarray, sparse.csr_matrix]:
+        """The row of each word in the table of n-gram counts (added when new), and the table."""
+        ids = self.word_ids
+        new = set(words) - ids.keys()
+        if len(ids) + len(new) > self.MAX_WORDS:
+            ids.clear()
+            self.word_table = _GrowingRows(vectoriser.dtype)
+            new = set(words)
+        if new or self.word_matrix is None:
+            self._add_words(sorted(new), vectoriser)
+        flat = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
+        assert self.word_matrix is not None
+        return flat, self.word_matrix
+
+    def _add_words(self, words: list[str], vectoriser: Any) -> None:
+        vocabulary = vectoriser.vocabulary_
+        preprocess = vectoriser.build_preprocessor()
+        table = self.word_table
+        for word in words:
+            self.word_ids[word] = table.rows
+            found: dict[int, int] = {}
+            for gram in vectoriser._char_wb_ngrams(preprocess(word)):
+                column = vocabulary.get(gram)
+                if column is not None:
+                    found[column] = found.get(column, 0) + 1
+            table.append(list(found), list(found.values()))
+        self.word_matrix = table.matrix(len(vocabulary))
+
+
+class _GrowingRows:
+    """Rows of a sparse matrix, appended one by one into arrays that double when full."""
+
+    def __init__(self, dtype: Any) -> None:
+        self.rows = 0
+        # int32 as scipy keeps them for matrices this size (int64 ones would be copied)
+        self.indptr = np.zeros(1024, dtype=np.int32)
+        self.indices = np.zeros(16384, dtype=np.int32)
+        self.data = np.zeros(16384, dtype=dtype)
+
+    def append(self, columns: list[int], values: list[int]) -> None:
+        start = int(self.indptr[self.rows])
+        end = start + len(columns)
+        if self.rows + 2 > len(self.indptr):
+            self.indptr = np.concatenate([self.indptr, np.zeros_like(self.indptr)])
+        if end > len(self.indices):
+            size = max(end, 2 * len(self.indices))
+            self.indices = np.concatenate([self.indices, np.zeros(size, dtype=np.int32)])
+            self.data = np.concatenate([self.data, np.zeros(size, dtype=self.data.dtype)])
+        self.indices[start:end] = columns
+        self.data[start:end] = values
+        self.rows += 1
+        self.indptr[self.rows] = end
+
+    def matrix(self, width: int) -> sparse.csr_matrix:
+        """The rows so far (the matrix shares the arrays)."""
+        nnz = int(self.indptr[self.rows])
+        return sparse.csr_matrix(
+            (self.data[:nnz], self.indices[:nnz], self.indptr[: self.rows + 1]),
+            shape=(self.rows, width),
+        )
+
+
+def _plain_vectoriser(vectoriser: Any, analyzer: str, ngrams: tuple[int, int] | None) -> bool:
+    """Is this a fitted vectoriser whose counting FastVectoriser reproduces exactly?"""
+    if not isinstance(vectoriser, CountVectorizer) or not hasattr(vectoriser, "vocabulary_"):
+        return False
+    params = vectoriser.get_params()
+    plain = (
+        params["analyzer"] == analyzer
+        and params["input"] == "content"
+        and params["preprocessor"] is None
+        and params["tokenizer"] is None
+        and params["stop_words"] is None
+        and params["strip_accents"] is None
+        and not params["binary"]
+    )
+    if analyzer == "word":
+        plain = plain and (
+            params["token_pattern"] == r"\S+"
+            and not params["lowercase"]
+            and tuple(params["ngram_range"]) == ngrams
+        )
+    if isinstance(vectoriser, TfidfVectorizer):
+        plain = plain and hasattr(vectoriser, "_tfidf")
+    return plain
+
+
+def _token_counts(texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
+    """Counts of the whitespace-separated tokens of each text (unigram vectorisers)."""
+    per_doc = [text.split() for text in texts]
+    lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
+    flat = [token for tokens in per_doc for token in tokens]
+    get = vectoriser.vocabulary_.get
+    columns = np.fromiter(map(get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+    return _counts((np.repeat(np.arange(len(texts)), lengths), columns), len(texts), vectoriser)
+
+
+def _counts(
+    found: tuple[np.ndarray, np.ndarray], n_rows: int, vectoriser: Any
+) -> sparse.csr_matrix:
+    """A count matrix, as the vectoriser builds it, from (row, column) occurrences."""
+    rows, columns = found
+    keep = columns >= 0
+    counts = sparse.coo_matrix(
+        (np.ones(int(keep.sum()), dtype=vectoriser.dtype), (rows[keep], columns[keep])),
+        shape=(n_rows, len(vectoriser.vocabulary_)),
+    ).tocsr()
+    counts.sum_duplicates()
+    return counts
