@@ -16,6 +16,9 @@ from autocoder.errors import CodebookError
 from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion
 
 MAX_REASONS = 4
+# Said when only spelling patterns or function words drove a suggestion, so that a reader
+# always sees why (and that it is a weak why).
+NO_SINGLE_WORD = "no single word stands out: judged on the wording as a whole"
 SCOPE_PREFIXES = ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_")
 CUE_WORDS = {
     "CUE_NEG": "a negation",
@@ -167,6 +170,8 @@ class SuggestionModel:
                 reasons.append(text)
             if len(reasons) >= MAX_REASONS:
                 break
+        if not reasons:
+            reasons.append(NO_SINGLE_WORD)
         if presence is not None:
             for name in pushes[:6]:
                 text = self._describe(name, doc, label)
