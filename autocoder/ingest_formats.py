@@ -1,9 +1,10 @@
 """Per-format text extractors for ``autocoder.ingest``: .docx, .odt and .pdf to light Markdown.
 
 Each extractor takes the file's bytes (already size-checked) and returns the text with
-paragraphs separated by a blank line. Containers are checked before any parser sees them: zip
-caps against decompression bombs, and no DTD or entity declaration in any XML part (billion
-laughs, XXE). Error messages never quote report text.
+paragraphs separated by a blank line. Containers are checked before any parser sees them
+(``ingest_zip``: zip caps against decompression bombs, and no DTD or entity declaration in any
+XML part). The .docx extractor lives in ``ingest_docx``; .odt and .pdf are here. Error
+messages never quote report text.
 """
 
 from __future__ import annotations
@@ -11,36 +12,22 @@ from __future__ import annotations
 import io
 import logging
 import re
-import xml.sax
 import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from xml.sax.handler import ContentHandler
 
-import defusedxml.sax
-import docx
 import pypdf
-from defusedxml import DefusedXmlException
-from docx.styles.style import BaseStyle
-from docx.text.paragraph import Paragraph
-from docx.text.run import Run
 from odf import opendocument
 
 from autocoder.config import Limits
 from autocoder.errors import FileTooLargeError, InputError
+from autocoder.ingest_docx import docx_text
+from autocoder.ingest_zip import open_zip
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 ODF_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
-XML_HEADS = (b"<", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\x00<")
 
-# Word XML: subtrees whose text is not part of the paragraph (deleted/moved-away text,
-# fallback copies of drawings, properties that contain w:tab stop definitions).
-DOCX_SKIP = frozenset({W + "pPr", W + "rPr", W + "del", W + "moveFrom", MC_FALLBACK})
 # ODF: footnotes, comments and change-tracking records are not report text.
 ODT_SKIP = frozenset(
     {
@@ -51,226 +38,9 @@ ODT_SKIP = frozenset(
         (ODF_OFFICE, "forms"),
     }
 )
-HEADING_STYLE = re.compile(r"(?:heading\s*(\d*)|kop\s*(\d+))", re.IGNORECASE)
 MARKDOWN_HEADING = re.compile(r"\A#+ ")
-TITLE_STYLES = frozenset({"title", "titel"})
-LIST_STYLE_PREFIXES = ("list", "lijst")
 
-
-# --- zip containers -------------------------------------------------------------------------
-
-
-def open_zip(raw: bytes, source: str, limits: Limits, kind: str) -> zipfile.ZipFile:
-    """Open a .docx/.odt container after checking it is no bomb and holds no DTD."""
-    if raw.startswith(OLE_MAGIC):
-        raise InputError(
-            source,
-            f"password-protected or old-style (.doc) file: remove the password or save it "
-            f"as {kind} again, then retry",
-        )
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(source, f"damaged or truncated {kind}: open it and save it again") from exc
-    _check_zip_caps(infos, source, limits)
-    for info in infos:
-        _check_xml_member(archive, info, source, kind)
-    return archive
-
-
-def _check_zip_caps(infos: list[zipfile.ZipInfo], source: str, limits: Limits) -> None:
-    if len(infos) > limits.max_zip_members:
-        raise FileTooLargeError(
-            source, f"{len(infos)} parts inside the file, over the limit {limits.max_zip_members}"
-        )
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_unzipped_bytes:
-        raise FileTooLargeError(
-            source,
-            f"uncompressed content is {total} bytes, over the limit "
-            f"{limits.max_unzipped_bytes}: split the document or raise max_unzipped_bytes",
-        )
-    for info in infos:
-        if info.flag_bits & 0x1:
-            raise InputError(source, "encrypted zip content: save the file without a password")
-        if info.file_size / max(info.compress_size, 1) > limits.max_zip_ratio:
-            raise FileTooLargeError(
-                source,
-                f"a part compresses more than {limits.max_zip_ratio:g}:1 (zip bomb?): "
-                "save the document again from its word processor",
-            )
-
-
-def _check_xml_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str, kind: str
-) -> None:
-    """Parse every XML-looking part with defusedxml: no DTD, no entities, no external refs."""
-    try:
-        with archive.open(info) as handle:
-            head = handle.read(64).lstrip()
-        is_xml = info.filename.lower().endswith((".xml", ".rels")) or head.startswith(XML_HEADS)
-        if not is_xml:
-            return
-        with archive.open(info) as handle:
-            defusedxml.sax.parse(handle, ContentHandler(), forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise InputError(
-            source,
-            "XML with a DOCTYPE or entity declarations inside (unsafe, possibly an attack): "
-            f"save the document again as {kind} from its word processor",
-        ) from exc
-    except (xml.sax.SAXException, zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-        raise InputError(source, f"damaged {kind} (broken part inside): save it again") from exc
-    except (NotImplementedError, ValueError, RuntimeError) as exc:  # odd compression method
-        raise InputError(source, f"unsupported {kind} packaging: save it again") from exc
-
-
-# --- .docx ------------------------------------------------------------------------------------
-
-
-def docx_text(raw: bytes, source: str, limits: Limits) -> str:
-    open_zip(raw, source, limits, ".docx")
-    try:
-        document = docx.Document(io.BytesIO(raw))
-    except Exception as exc:  # python-docx raises many types on foreign or damaged input
-        raise InputError(
-            source, "cannot read this .docx (damaged or not a Word file): save it again in Word"
-        ) from exc
-    try:
-        return "\n\n".join(_docx_blocks(document.element.body, document))
-    except RecursionError as exc:
-        raise InputError(source, "document nested too deeply: save it again in Word") from exc
-
-
-def _docx_blocks(parent, document) -> Iterator[str]:
-    """Paragraphs and table cells in document order."""
-    for child in parent.iterchildren():
-        if child.tag == W + "p":
-            text = _docx_paragraph(child, document)
-            if text:
-                yield text
-        elif child.tag == W + "tbl":
-            yield from _docx_table_cells(child)
-        elif child.tag == W + "sdt":  # content control wrapping block content
-            content = child.find(W + "sdtContent")
-            if content is not None:
-                yield from _docx_blocks(content, document)
-
-
-def _docx_runs(element) -> Iterator:
-    """The w:r elements of a paragraph, also inside hyperlinks, insertions and fields."""
-    for child in element.iterchildren():
-        if child.tag == W + "r":
-            yield child
-        elif child.tag not in DOCX_SKIP:
-            yield from _docx_runs(child)
-
-
-def _docx_run_text(run) -> str:
-    parts: list[str] = []
-    for child in run.iterchildren():
-        if child.tag == W + "t":
-            parts.append(child.text or "")
-        elif child.tag in (W + "tab", W + "ptab"):
-            parts.append("\t")
-        elif child.tag in (W + "br", W + "cr"):
-            parts.append("\n")
-        elif child.tag == W + "noBreakHyphen":
-            parts.append("-")
-    return "".join(parts)
-
-
-def _docx_plain(paragraph) -> str:
-    return "".join(_docx_run_text(run) for run in _docx_runs(paragraph)).strip()
-
-
-def _docx_paragraph(element, document) -> str:
-    runs = [(run, _docx_run_text(run)) for run in _docx_runs(element)]
-    text = "".join(part for _, part in runs).strip()
-    if not text:
-        return ""
-    paragraph = Paragraph(element, document)
-    try:
-        style = paragraph.style
-    except Exception:  # a broken style reference: treat as plain text
-        style = None
-    level = _heading_level(style)
-    if level:
-        return "#" * level + " " + " ".join(text.split("\n"))
-    bold = all(_run_bold(Run(run, paragraph), style) for run, part in runs if part.strip())
-    prefix = "- " if _is_list(element, style) else ""
-    return f"{prefix}**{text}**" if bold else prefix + text
-
-
-def _style_names(style: BaseStyle | None) -> list[str]:
-    if style is None:
-        return []
-    return [name.strip().lower() for name in (style.name, style.style_id) if name]
-
-
-def _heading_level(style: BaseStyle | None) -> int:
-    for name in _style_names(style):
-        if name in TITLE_STYLES:
-            return 1
-        match = HEADING_STYLE.match(name)
-        if match:
-            return min(max(int(match.group(1) or match.group(2) or 1), 1), 6)
-    return 0
-
-
-def _is_list(element, style: BaseStyle | None) -> bool:
-    if any(name.startswith(LIST_STYLE_PREFIXES) for name in _style_names(style)):
-        return True
-    num_id = element.find(f"{W}pPr/{W}numPr/{W}numId")
-    return num_id is not None and num_id.get(W + "val") != "0"
-
-
-def _run_bold(run: Run, style: BaseStyle | None) -> bool:
-    if run.bold is not None:
-        return run.bold
-    try:
-        character_style = run.style
-    except Exception:  # a broken character-style reference: fall back to the paragraph
-        character_style = None
-    return _style_bold(character_style) or _style_bold(style)
-
-
-def _style_bold(style: BaseStyle | None) -> bool:
-    for _ in range(20):  # a style chain; guards against cycles
-        if style is None:
-            return False
-        bold = style.font.bold
-        if bold is not None:
-            return bold
-        style = style.base_style
-    return False
-
-
-def _docx_table_cells(table) -> Iterator[str]:
-    """Each cell once, row by row; merged cells are one w:tc or a vMerge continuation."""
-    for row in table.iterchildren(W + "tr"):
-        for cell in row.iterchildren(W + "tc"):
-            merge = cell.find(f"{W}tcPr/{W}vMerge")
-            if merge is not None and merge.get(W + "val") != "restart":
-                continue
-            text = "\n".join(_docx_cell_lines(cell))
-            if text:
-                yield text
-
-
-def _docx_cell_lines(cell) -> Iterator[str]:
-    for child in cell.iterchildren():
-        if child.tag == W + "p":
-            text = _docx_plain(child)
-            if text:
-                yield text
-        elif child.tag == W + "tbl":
-            yield from _docx_table_cells(child)
-        elif child.tag == W + "sdt":
-            content = child.find(W + "sdtContent")
-            if content is not None:
-                yield from _docx_cell_lines(content)
+__all__ = ["docx_text", "odt_text", "open_zip", "pdf_text"]
 
 
 # --- .odt -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from autocoder.classify.features import CodeLexicon
+from autocoder.classify.lexicon import CodeLexicon
 from autocoder.classify.linear import LinearSuggester, ModelSettings
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook, parse_codebook

@@ -6,41 +6,42 @@ re-run completes. Files already stored unchanged (same source, same normalised t
 skipped before segmentation. With ``jobs > 1``, ``jobs - 1`` worker processes (spawned: no
 inherited threads or database handles) read, segment and classify alongside this process;
 only this process writes to the database. A report's source is its resolved file path.
+The reading, segmenting and classifying (and the worker pool) live in ``project_work``.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import signal
 import time
-import warnings
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import chain, islice
-from multiprocessing.pool import AsyncResult
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import autocoder
-from autocoder.classify.model import SuggestionModel
-from autocoder.codebook import Codebook, parse_codebook
-from autocoder.config import DEFAULT_SETTINGS, Limits
+from autocoder.codebook import parse_codebook
 from autocoder.errors import CodebookError, InputError, ModelError, StoreError
-from autocoder.ingest import iter_report_paths, read_reports
+from autocoder.ingest import iter_report_paths
 from autocoder.modeldir import CODEBOOK, read_meta
 from autocoder.project_export import export_project
 from autocoder.project_import import import_codings
-from autocoder.records import Fragment, Report, Suggestion
-from autocoder.segment import Unit, segment_reports
-from autocoder.store import Project, meta_key
-from autocoder.transformer_dir import load_any_model
+from autocoder.project_work import (
+    Coded,
+    Failed,
+    LazyModel,
+    Outcome,
+    Relabelled,
+    Skipped,
+    process_parallel,
+    process_paths,
+)
+from autocoder.records import Fragment, Suggestion
+from autocoder.segment import Unit
+from autocoder.store import Project
 
 DEFAULT_MODEL = Path(autocoder.__file__).resolve().parents[1] / "models" / "default"
 LOW_CONFIDENCE = 0.5
 SCORE_BATCH = 2048
-SUGGEST_BATCH = 512  # fragments classified together while coding (fewer, larger batches)
-FILES_PER_TASK = 4  # report files a worker takes at a time
 POOL_CONTEXT = "spawn"  # workers start clean (no inherited threads, locks or database handles)
 METADATA_FILE = "metadata.csv"
 
@@ -82,167 +83,6 @@ class RescoreSummary:
     interrupted: bool = False
 
 
-# --- what a worker sends back (plain, picklable records) -------------------------------------
-
-
-@dataclass(frozen=True)
-class Coded:
-    report: Report
-    fragments: list[Fragment]
-    suggestions: list[Suggestion]
-
-
-@dataclass(frozen=True)
-class Skipped:
-    source: str
-
-
-@dataclass(frozen=True)
-class Relabelled:
-    """Same text, other metadata: a new version that keeps its fragments and codings."""
-
-    report: Report
-
-
-@dataclass(frozen=True)
-class Failed:
-    source: str
-    reason: str
-    line: int | None = None
-
-
-Outcome = Coded | Skipped | Relabelled | Failed | str  # a str is a warning message
-Known = dict[str, tuple[str, tuple[str, ...]]]  # source -> (sha256, metadata) as stored
-
-
-class LazyModel:
-    """A model directory loaded on first use (a run with nothing new never loads it)."""
-
-    def __init__(self, directory: Path, codebook: Codebook | None = None) -> None:
-        self.directory = directory
-        self.codebook = codebook
-        self._model: SuggestionModel | None = None
-
-    def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
-        if not fragments:
-            return []
-        if self._model is None:
-            self._model = load_any_model(self.directory, self.codebook)
-            gc.freeze()  # the model lives as long as the job: keep it out of every collection
-        return self._model.suggest(fragments)
-
-
-def process_paths(
-    paths: Iterable[Path],
-    known: Known,
-    unit: Unit,
-    model: LazyModel | SuggestionModel | None,
-    limits: Limits = DEFAULT_SETTINGS.limits,
-) -> Iterator[Outcome]:
-    """Read, segment and classify report files, streaming; ``known`` maps a source to the
-    sha256 of its stored text and its metadata: unchanged files are skipped before segmenting."""
-    side: list[Outcome] = []
-
-    def fresh() -> Iterator[Report]:
-        for path in paths:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                items = list(read_reports([path], limits))
-            side.extend(str(w.message) for w in caught)
-            for item in items:
-                if isinstance(item, InputError):
-                    side.append(Failed(item.source, item.reason, item.line))
-                    continue
-                report = replace(item, source=str(path))
-                stored = known.get(report.source)
-                if stored == (report.sha256, meta_key(report)):
-                    side.append(Skipped(report.source))
-                elif stored is not None and stored[0] == report.sha256:
-                    side.append(Relabelled(report))  # no need to segment or classify again
-                else:
-                    yield report
-
-    reports = fresh()
-    first = next(reports, None)  # build the spaCy pipeline only when there is work
-    if first is not None:
-        pending: list[tuple[Report, list[Fragment]]] = []
-        for pair in segment_reports(chain([first], reports), unit):
-            pending.append(pair)
-            if sum(len(fragments) for _, fragments in pending) >= SUGGEST_BATCH:
-                yield from _classified(pending, model)
-            yield from _drain(side)
-        yield from _classified(pending, model)
-    yield from _drain(side)
-
-
-def _classified(
-    pending: list[tuple[Report, list[Fragment]]], model: LazyModel | SuggestionModel | None
-) -> Iterator[Coded]:
-    """Classify the fragments of several reports in one batch (faster), then one by one."""
-    fragments = [fragment for _, report_fragments in pending for fragment in report_fragments]
-    suggestions = model.suggest(fragments) if model is not None else []
-    start = 0
-    for report, report_fragments in pending:
-        end = start + len(report_fragments)
-        yield Coded(report, report_fragments, suggestions[start:end])
-        start = end
-    pending.clear()
-
-
-def _drain(side: list[Outcome]) -> Iterator[Outcome]:
-    items = side[:]
-    side.clear()
-    yield from items
-
-
-@dataclass
-class _WorkerState:
-    known: Known
-    unit: Unit
-    model: LazyModel | None
-
-
-_worker: list[_WorkerState] = []  # this worker process's state, set once by _init_worker
-
-
-def _init_worker(model_dir: Path | None, known: Known, unit: Unit) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
-    _worker.append(_WorkerState(known, unit, LazyModel(model_dir) if model_dir else None))
-
-
-def _work(paths: list[Path]) -> list[Outcome]:
-    state = _worker[-1]
-    return list(process_paths(paths, state.known, state.unit, state.model))
-
-
-def _parallel(
-    files: Sequence[Path],
-    known: Known,
-    unit: Unit,
-    model_dir: Path | None,
-    model: LazyModel | None,
-    jobs: int,
-) -> Iterator[Outcome]:
-    """``jobs - 1`` worker processes plus this one: workers take tasks from the front, this
-    process (which also writes the database) takes one from the back whenever no worker
-    result is waiting, so no core idles while the workers start up."""
-    size = max(1, min(FILES_PER_TASK, len(files) // (4 * jobs)))
-    tasks = deque(list(files[i : i + size]) for i in range(0, len(files), size))
-    context = multiprocessing.get_context(POOL_CONTEXT)
-    with context.Pool(jobs - 1, _init_worker, (model_dir, known, unit)) as pool:
-        running: deque[AsyncResult] = deque()
-        while tasks or running:
-            while tasks and len(running) < 2 * (jobs - 1):
-                running.append(pool.apply_async(_work, (tasks.popleft(),)))
-            done = next((result for result in running if result.ready()), None)
-            if done is None and tasks:
-                yield from process_paths(tasks.pop(), known, unit, model)
-                continue
-            done = done or running[0]
-            running.remove(done)
-            yield from done.get()
-
-
 # --- the job -----------------------------------------------------------------------------------
 
 
@@ -266,7 +106,8 @@ def code_reports(
         model, summary.model = _attach_model(project, model_dir)
         known = project.known_sources()
         if jobs > 1 and len(files) > 1:
-            outcomes = _parallel(files, known, unit, model_dir, model, min(jobs, len(files)))
+            workers = min(jobs, len(files))
+            outcomes = process_parallel(files, known, unit, model_dir, model, workers, POOL_CONTEXT)
         else:
             outcomes = process_paths(files, known, unit, model)
         try:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
-from autocoder.classify.features import CodeLexicon, FeatureDoc, build_lexicons, feature_docs
+from autocoder.classify.features import FeatureDoc, feature_docs
+from autocoder.classify.lexicon import CodeLexicon, build_lexicons
 from autocoder.classify.linear import LinearSuggester, ModelSettings, fit_temperature
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook

@@ -25,7 +25,7 @@ LEAVES = (
     ROOT,
     "html_parts",  # escaping, inline PNG and the page shell of both HTML reports
 )
-INGEST = ("ingest_formats", "ingest_text", "ingest_meta", "ingest")
+INGEST = ("ingest_zip", "ingest_docx", "ingest_formats", "ingest_text", "ingest_meta", "ingest")
 SEGMENT = (
     "segment_sentences",
     "segment_cues",
@@ -51,7 +51,7 @@ CLASSIFY = (
 MODELS = ("modeldir", "train", "evaluate")
 STORE = ("store_schema", "store_read", "store")
 PIPELINE = ("pipeline", "transformer_dir")
-PROJECT = ("project_export", "project_import", "project", "retrain")
+PROJECT = ("project_work", "project_export", "project_import", "project", "retrain")
 MATRIX = (
     "matrix_model",
     "matrix_priority",
