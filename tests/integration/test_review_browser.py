@@ -25,6 +25,10 @@ pytest.importorskip("selenium")
 httpx = pytest.importorskip("httpx")
 
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -220,7 +224,14 @@ def driver() -> Iterator[webdriver.Chrome]:
 
 
 def wait(driver: webdriver.Chrome, condition, timeout: float = 10) -> object:
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    # The page re-renders fragment spans after every change: an element found a moment ago
+    # may be replaced before its attribute is read, so a stale reference means "look again".
+    return WebDriverWait(
+        driver,
+        timeout,
+        poll_frequency=0.05,
+        ignored_exceptions=(StaleElementReferenceException, NoSuchElementException),
+    ).until(condition)
 
 
 def ready(driver: webdriver.Chrome) -> None:
@@ -286,10 +297,13 @@ def test_review_with_the_keyboard_persists(
 
     driver.refresh()
     ready(driver)
-    assert has(driver, first.id, status="confirmed", factor=suggested.factor or "")
-    assert has(driver, second.id, status="corrected", factor=corrected_code, presence="absent")
-    assert has(driver, third.id, status="open")
-    assert "is-done" in span(driver, second.id).get_attribute("class")
+    wait(driver, lambda d: has(d, first.id, status="confirmed", factor=suggested.factor or ""))
+    wait(
+        driver,
+        lambda d: has(d, second.id, status="corrected", factor=corrected_code, presence="absent"),
+    )
+    wait(driver, lambda d: has(d, third.id, status="open"))
+    wait(driver, lambda d: "is-done" in span(d, second.id).get_attribute("class"))
     assert "is-suggested" in span(driver, third.id).get_attribute("class") or not (
         records[2].suggestion.factor
     )
