@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from spacy.lang.nl.stop_words import STOP_WORDS
@@ -52,6 +52,8 @@ class Suggester(Protocol):
 @dataclass
 class SuggestionModel:
     """A fitted backend with the codebook it was trained for and its metadata."""
+
+    fallback_reason: ClassVar[str] = NO_SINGLE_WORD
 
     suggester: Suggester
     codebook: Codebook
@@ -171,7 +173,7 @@ class SuggestionModel:
             if len(reasons) >= MAX_REASONS:
                 break
         if not reasons:
-            reasons.append(NO_SINGLE_WORD)
+            reasons.append(self.fallback_reason)
         if presence is not None:
             for name in pushes[:6]:
                 text = self._describe(name, doc, label)

@@ -41,7 +41,7 @@ from spacy.lang.nl.stop_words import STOP_WORDS
 from autocoder.classify.features import CUES, FeatureDoc
 from autocoder.classify.model import SuggestionModel
 from autocoder.errors import ModelError, OptionalDependencyError
-from autocoder.records import Fragment, Presence
+from autocoder.records import Fragment
 from autocoder.segment_components import NEGATION_CUES
 
 INSTALL_LINE = 'pip install torch==2.13.0 && pip install "autocoder[transformer]"'
@@ -265,13 +265,10 @@ def _ranked(words: Sequence[str], deltas: np.ndarray) -> list[tuple[str, float]]
 class TransformerSuggestionModel(SuggestionModel):
     """A SuggestionModel whose documents keep the original text (no spaCy analysis needed)."""
 
+    fallback_reason = FALLBACK_REASON
+
     def docs(self, fragments: Sequence[Fragment]) -> list[TextDoc]:  # type: ignore[override]
         return [TextDoc(fragment.text) for fragment in fragments]
-
-    def _reasons(
-        self, matrix: Any, row: int, doc: FeatureDoc, label: str, presence: Presence | None
-    ) -> list[str]:
-        return super()._reasons(matrix, row, doc, label, presence) or [FALLBACK_REASON]
 
 
 # --- local Hugging Face directories ---------------------------------------------------------
