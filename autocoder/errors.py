@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class AutocoderError(Exception):
     """Base of every error autocoder raises on purpose."""
@@ -72,3 +76,16 @@ class MetadataWarning(AutocoderWarning):
 
 class FewExamplesWarning(AutocoderWarning):
     """A code with too few training examples to learn it well."""
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect autocoder's warnings raised inside the block as messages for the caller to show.
+
+    The list is filled when the block ends.
+    """
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AutocoderWarning)
+        yield messages
+    messages.extend(str(w.message) for w in caught if issubclass(w.category, AutocoderWarning))

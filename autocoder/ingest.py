@@ -18,7 +18,8 @@ from pathlib import Path
 
 from autocoder.config import DEFAULT_SETTINGS, Limits
 from autocoder.errors import FileTooLargeError, InputError, UnsupportedFormatError
-from autocoder.ingest_formats import docx_text, odt_text, pdf_text
+from autocoder.ingest_docx import docx_text
+from autocoder.ingest_formats import odt_text, pdf_text
 from autocoder.ingest_meta import METADATA_FILE, load_metadata_csv, merge_meta, split_front_matter
 from autocoder.ingest_text import decode_text, normalise_text, plain_text, read_bytes
 from autocoder.records import Report, ReportMeta

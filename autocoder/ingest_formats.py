@@ -21,7 +21,6 @@ from odf import opendocument
 
 from autocoder.config import Limits
 from autocoder.errors import FileTooLargeError, InputError
-from autocoder.ingest_docx import docx_text
 from autocoder.ingest_zip import open_zip
 
 ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -40,7 +39,7 @@ ODT_SKIP = frozenset(
 )
 MARKDOWN_HEADING = re.compile(r"\A#+ ")
 
-__all__ = ["docx_text", "odt_text", "open_zip", "pdf_text"]
+__all__ = ["odt_text", "pdf_text"]
 
 
 # --- .odt -------------------------------------------------------------------------------------

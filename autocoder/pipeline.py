@@ -15,7 +15,7 @@ from autocoder.classify.linear import ModelSettings
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import DEFAULT_CODEBOOK, load_codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits
-from autocoder.errors import AutocoderWarning, InputError, RecordError
+from autocoder.errors import InputError, RecordError, collected_warnings
 from autocoder.files import atomic_write_lines
 from autocoder.ingest import iter_report_paths, read_reports
 from autocoder.jsonl import dump_record, iter_records
@@ -106,14 +106,12 @@ def train_to_dir(
     codebook = load_codebook(codebook_path)
     loaded = load_training_records(data_paths, codebook, skip_invalid=skip_invalid)
     data = training_set(loaded.records)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AutocoderWarning)
+    with collected_warnings() as messages:
         model = train_model(
             data, codebook, folds=folds, settings=ModelSettings(seed=seed), model_id=out.name
         )
     model.meta["training_data"] = [portable_path(resolve_data_path(p)) for p in data_paths]
     save_model(model, out, codebook_source(codebook_path))
-    messages = [str(w.message) for w in caught if issubclass(w.category, AutocoderWarning)]
     return TrainSummary(model, out, loaded.skipped, loaded.uncoded, messages)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from autocoder.codebook import Codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits
 from autocoder.errors import InputError, RecordError, StoreError
-from autocoder.ingest_formats import open_zip
+from autocoder.ingest_zip import open_zip
 from autocoder.jsonl import iter_records
 from autocoder.records import PRIORITY_HIGH, Decision, FragmentRecord, Presence, Status
 from autocoder.store import Project

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -20,11 +19,11 @@ from autocoder.classify.linear import ModelSettings
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook
 from autocoder.errors import (
-    AutocoderWarning,
     InputError,
     ModelError,
     StoreError,
     TrainingError,
+    collected_warnings,
 )
 from autocoder.evaluate import model_predictions
 from autocoder.metrics import headline, suggestion_metrics
@@ -127,12 +126,11 @@ def _train(
     """Fit on base + the project's training codings; calibrate with grouped folds."""
     data = _combine([training_set(base)] if base else [], _weighted(split.train, correction_weight))
     settings = replace(_settings(base_meta), seed=seed)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AutocoderWarning)
+    with collected_warnings() as messages:
         model = train_model(
             data, codebook, folds=CALIBRATION_FOLDS, settings=settings, model_id=out_dir.name
         )
-    return model, [str(w.message) for w in caught if issubclass(w.category, AutocoderWarning)]
+    return model, messages
 
 
 def _check_arguments(base_dir: Path, out_dir: Path, weight: float, holdout: float) -> None:

@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -38,7 +37,7 @@ from autocoder.classify.transformer_train import (
     fine_tune,
 )
 from autocoder.codebook import Codebook, load_codebook
-from autocoder.errors import AutocoderWarning, ModelError, TrainingError
+from autocoder.errors import ModelError, TrainingError, collected_warnings
 from autocoder.modeldir import (
     META,
     check_labels,
@@ -272,8 +271,7 @@ def train_transformer_to_dir(
     codebook = load_codebook(codebook_path)
     loaded = load_training_records(data_paths, codebook, skip_invalid=skip_invalid)
     data = training_set(loaded.records)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AutocoderWarning)
+    with collected_warnings() as messages:
         model = train_transformer(
             data,
             codebook,
@@ -287,5 +285,4 @@ def train_transformer_to_dir(
             model_id=Path(out).name,
         )
     save_transformer(model, Path(out), codebook_source(codebook_path))
-    messages = [str(w.message) for w in caught if issubclass(w.category, AutocoderWarning)]
     return TrainSummary(model, Path(out), loaded.skipped, loaded.uncoded, messages)

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from autocoder.classify.lexicon import CodeLexicon, LexiconIndex, lexicon_index
-
-# build_lexicons is re-exported (with CodeLexicon): train and modeldir import them from here.
-from autocoder.classify.lexicon import build_lexicons as build_lexicons
 from autocoder.codebook import Codebook
 from autocoder.segment import TextAnalysis, analyse_texts
 

@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from spacy.lang.nl.stop_words import STOP_WORDS
 
-from autocoder.classify.features import CUES, CodeLexicon, FeatureDoc, feature_docs
+from autocoder.classify.features import CUES, FeatureDoc, feature_docs
+from autocoder.classify.lexicon import CodeLexicon
 from autocoder.codebook import Codebook
 from autocoder.errors import CodebookError
 from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion

@@ -1,4 +1,5 @@
-from autocoder.classify.features import build_lexicons, feature_docs, scoped_words
+from autocoder.classify.features import feature_docs, scoped_words
+from autocoder.classify.lexicon import build_lexicons
 from autocoder.codebook import load_codebook
 from autocoder.segment import analyse_texts
 
