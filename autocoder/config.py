@@ -1,13 +1,8 @@
-"""Settings with shipped defaults; a TOML file can override any of them."""
+"""Settings with shipped defaults: the input caps and the default random seed."""
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from autocoder.errors import AutocoderError
+from pydantic import BaseModel, ConfigDict, Field
 
 MB = 1024 * 1024
 
@@ -29,19 +24,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limits: Limits = Limits()
-    unit: str = Field("sentence", pattern="^(sentence|paragraph|answer)$")
     seed: int = 13
 
 
 DEFAULT_SETTINGS = Settings()
-
-
-def load_settings(path: Path | None = None) -> Settings:
-    """Defaults, overridden by a TOML file when one is given."""
-    if path is None:
-        return DEFAULT_SETTINGS
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return Settings.model_validate(data)
-    except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
-        raise AutocoderError(f"{path}: invalid settings: {exc}") from exc

@@ -117,23 +117,6 @@ def feature_docs(
     ]
 
 
-def with_context(docs: list[FeatureDoc], positions: Sequence[tuple[str, int]]) -> list[FeatureDoc]:
-    """Attach the previous and next fragment of the same report (by offset) to each doc."""
-    before, after = _neighbours(positions)
-    return [
-        FeatureDoc(
-            doc.words,
-            doc.chars,
-            doc.meta,
-            doc.scoped,
-            doc.matches,
-            "" if previous < 0 else docs[previous].words,
-            "" if following < 0 else docs[following].words,
-        )
-        for doc, previous, following in zip(docs, before, after, strict=True)
-    ]
-
-
 def _neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[int]]:
     """Per fragment, the index of the fragment just before and just after it in the same
     report (by offset; -1 for none)."""
