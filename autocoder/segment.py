@@ -35,6 +35,8 @@ from spacy.tokens import Doc
 from autocoder.errors import AutocoderError
 from autocoder.records import Fragment, Report
 from autocoder.segment_analysis import MAX_CACHED_PIECES, TextAnalysis, analyse_batch
+from autocoder.segment_arrays import StringTable, TokenArrays
+from autocoder.segment_arrays import analyse_arrays as _analyse_arrays
 from autocoder.segment_blocks import (
     HEADING_MAX_CHARS,
     HEADING_MAX_WORDS,
@@ -70,8 +72,11 @@ __all__ = [  # the public names, including those defined in the other segment mo
     "TEXT",
     "TURN",
     "UNITS",
+    "StringTable",
     "TextAnalysis",
+    "TokenArrays",
     "Unit",
+    "analyse_arrays",
     "analyse_texts",
     "segment_report",
     "segment_reports",
@@ -287,3 +292,9 @@ def analyse_texts(texts: Iterable[str], batch_size: int = 256) -> Iterator[TextA
             batch = []
     if batch:
         yield from analyse_batch(nlp, batch)
+
+
+def analyse_arrays(texts: list[str]) -> TokenArrays:
+    """What ``analyse_texts`` gives for a batch of texts, as arrays of numbers for the whole
+    batch (strings numbered in the returned ``strings`` table)."""
+    return _analyse_arrays(_pipeline(), [_spacy_safe(text) for text in texts])

@@ -16,6 +16,7 @@ from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from autocoder.classify.batch_features import BatchFeaturiser, BatchInput, Matches
 from autocoder.classify.features import FeatureDoc
 from autocoder.classify.token_index import TokenTable, WordIds
 
@@ -54,6 +55,11 @@ class FastVectoriser:
             blocks["context"][0],
             presence_blocks["factor_words"][0] if presence_blocks else None,
             labels,
+        )
+        self.featuriser = BatchFeaturiser(
+            self.tokens,
+            blocks["meta"][0].vocabulary_,
+            presence_blocks["scoped"][0].vocabulary_ if presence_blocks else None,
         )
         self.word_ids: dict[str, int] = {}
         self.word_table = _GrowingRows(blocks["chars"][0].dtype)
@@ -116,24 +122,54 @@ class FastVectoriser:
             "meta": _token_counts([doc.meta for doc in docs], self.blocks["meta"][0]),
             "context": _counts(words.context(docs, table), n, self.blocks["context"][0]),
         }
+        matrix, readable = self._factor_matrices(counts)
+        return matrix, words, readable
+
+    def factor_batch(
+        self, batch: BatchInput
+    ) -> tuple[sparse.csr_matrix, WordIds, sparse.csr_matrix, Matches]:
+        """What ``factor`` gives for the texts of a batch (straight from their token arrays),
+        and their indicator matches."""
+        n = len(batch.texts)
+        words = self.featuriser.words(batch)
+        meta, matches = self.featuriser.meta_counts(batch)
+        table = self.tokens
+        context = words.neighbour_context(batch.before, batch.after, table)
+        counts = {
+            "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
+            "chars": self._char_counts(batch.texts, self.blocks["chars"][0]),
+            "meta": _counts((meta.rows, meta.columns), n, self.blocks["meta"][0]),
+            "context": _counts(context, n, self.blocks["context"][0]),
+        }
+        matrix, readable = self._factor_matrices(counts)
+        return matrix, words, readable, matches
+
+    def _factor_matrices(
+        self, counts: dict[str, sparse.csr_matrix]
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         parts = self._parts(self.blocks, counts)
         matrix = sparse.hstack(parts).tocsr()
         chars = list(self.blocks).index("chars")
         parts[chars] = sparse.csr_matrix(parts[chars].shape, dtype=parts[chars].dtype)
-        return matrix, words, sparse.hstack(parts).tocsr()
+        return matrix, sparse.hstack(parts).tocsr()
 
     def presence(
-        self, docs: Sequence[FeatureDoc], factors: Sequence[str], words: WordIds
+        self, docs: Sequence[FeatureDoc] | BatchInput, factors: Sequence[str], words: WordIds
     ) -> sparse.csr_matrix:
-        """The presence block's extra matrix for documents suggested ``factors``."""
+        """The presence block's extra matrix for documents (or a batch's texts) suggested
+        ``factors``."""
         label = np.array([self.labels.get(factor, -1) for factor in factors], dtype=np.int64)
+        scoped_vectoriser = self.presence_blocks["scoped"][0]
+        if isinstance(docs, BatchInput):
+            found = self.featuriser.scoped_counts(docs)
+            scoped = _counts((found.rows, found.columns), len(factors), scoped_vectoriser)
+        else:
+            scoped = _token_counts([doc.scoped for doc in docs], scoped_vectoriser)
         counts = {
-            "scoped": _token_counts(
-                [doc.scoped for doc in docs], self.presence_blocks["scoped"][0]
-            ),
+            "scoped": scoped,
             "factor_words": _counts(
                 words.factor_words(label, self.tokens),
-                len(docs),
+                len(factors),
                 self.presence_blocks["factor_words"][0],
             ),
         }

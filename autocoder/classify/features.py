@@ -98,9 +98,9 @@ def feature_docs(
     for text, analysis, question in zip(texts, analyse_texts(texts), questions, strict=True):
         token = question_tokens.get(question)
         if token is None:
-            token = question_tokens[question] = _question_token(question, question_codes, priority)
+            token = question_tokens[question] = question_token(question, question_codes, priority)
         parts.append(_doc(text, analysis, token, index))
-    before, after = _neighbours(positions or [("", i) for i in range(len(parts))])
+    before, after = neighbours(positions or [("", i) for i in range(len(parts))])
     return [
         FeatureDoc(
             words,
@@ -117,7 +117,7 @@ def feature_docs(
     ]
 
 
-def _neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[int]]:
+def neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[int]]:
     """Per fragment, the index of the fragment just before and just after it in the same
     report (by offset; -1 for none)."""
     order = sorted(range(len(positions)), key=positions.__getitem__)  # stable: ties by index
@@ -131,10 +131,10 @@ def _neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[i
 
 
 # Per lemma: the cue classes it belongs to, in CUES order.
-_CUE_NAMES: dict[str, tuple[str, ...]] = {}
+CUE_NAMES: dict[str, tuple[str, ...]] = {}
 for _name, _words in CUES.items():
     for _word in _words:
-        _CUE_NAMES[_word] = (*_CUE_NAMES.get(_word, ()), _name)
+        CUE_NAMES[_word] = (*CUE_NAMES.get(_word, ()), _name)
 
 
 _Parts = tuple[str, str, str, str, tuple[tuple[str, str, bool], ...]]
@@ -150,7 +150,7 @@ def _doc(text: str, analysis: TextAnalysis, question: str, index: LexiconIndex) 
     )
     words: list[str] = []
     append = words.append
-    cue_names = _CUE_NAMES
+    cue_names = CUE_NAMES
     if True in negated or True in cues:
         for lemma, neg, cue, skip in zip(lemmas, negated, cues, punct, strict=True):
             if skip:
@@ -195,9 +195,9 @@ NEGATIVE_AFFIX = (
 
 
 # Per lemma: the scope it opens (the first of SCOPE_OPENERS that holds it).
-_SCOPE_OF: dict[str, str] = {}
+SCOPE_OF: dict[str, str] = {}
 for _name, _words in reversed(SCOPE_OPENERS.items()):
-    _SCOPE_OF.update(dict.fromkeys(_words, _name))
+    SCOPE_OF.update(dict.fromkeys(_words, _name))
 
 
 def scoped_words(analysis: TextAnalysis) -> str:
@@ -207,7 +207,7 @@ def scoped_words(analysis: TextAnalysis) -> str:
     negations = 0
     scope = ""
     after_contrast = False
-    scope_of = _SCOPE_OF
+    scope_of = SCOPE_OF
     breaks = CLAUSE_BREAKS
     for token, lemma, cue, punct in zip(
         analysis.tokens, analysis.lemmas, analysis.cue, analysis.is_punct, strict=True
@@ -241,9 +241,7 @@ def _close_clause(out: list[str], clause: list[str], negations: int) -> None:
     out += [prefix + lemma for lemma in clause]
 
 
-def _question_token(
-    question: int | None, question_codes: dict[int, str], priority: set[int]
-) -> str:
+def question_token(question: int | None, question_codes: dict[int, str], priority: set[int]) -> str:
     if question is None:
         return "Q_unknown"
     if question in priority:

@@ -88,6 +88,11 @@ class LexiconIndex:
         self.vocabularies = [lex.vocabulary for lex in lexicons]
         self.lemmas: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
 
+    def info(self, lemma: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """(indicator numbers this lemma matches alone, lexicons whose vocabulary holds it)."""
+        info = self.lemmas.get(lemma, _UNKNOWN)
+        return self._lemma(lemma) if info is _UNKNOWN else info
+
     def _lemma(self, lemma: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """(indicator numbers this lemma matches alone, lexicons whose vocabulary holds it)."""
         hits = set(self.exact.get(lemma, ()))

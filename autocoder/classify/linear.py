@@ -26,6 +26,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from autocoder.classify.batch_features import BatchInput, Matches
 from autocoder.classify.contributions import (
     TOP_CONTRIBUTIONS,
     top_columns_per_row,
@@ -127,14 +128,16 @@ def fit_temperature(logits: np.ndarray, target: np.ndarray, binary: bool = False
 
 @dataclass
 class Features:
-    """A batch's factor matrix plus what the presence head needs (built lazily)."""
+    """A batch's factor matrix plus what the presence head needs (built lazily): from feature
+    documents (``docs``) or from a batch's token arrays (``batch``)."""
 
     factor: sparse.csr_matrix
-    docs: Sequence[FeatureDoc]
+    docs: Sequence[FeatureDoc] | BatchInput
     presence: sparse.csr_matrix | None = None
     words: WordIds | None = None  # FastVectoriser's numbered words of ``docs``
     readable: sparse.csr_matrix | None = None  # ``factor`` without character n-grams
     presence_extra: sparse.csr_matrix | None = None  # the presence head's own columns
+    matches: Matches | None = None  # indicator matches of a batch (``docs`` hold their own)
 
 
 class LinearSuggester:
@@ -204,6 +207,15 @@ class LinearSuggester:
         matrix, words, readable = fast.factor(docs)
         return Features(matrix, docs, words=words, readable=readable)
 
+    def transform_batch(self, batch: BatchInput) -> Features | None:
+        """``transform`` for a batch's texts, straight from their token arrays (None: these
+        fitted blocks need feature documents)."""
+        fast = self._fast()
+        if fast is None or not batch.texts:
+            return None
+        matrix, words, readable, matches = fast.factor_batch(batch)
+        return Features(matrix, batch, words=words, readable=readable, matches=matches)
+
     def scores(self, features: Features) -> tuple[np.ndarray, np.ndarray | None]:
         """Raw factor margins (columns in ``self.labels`` order) and presence margins."""
         matrix = features.factor
@@ -218,6 +230,7 @@ class LinearSuggester:
         suggested = [self.labels[i] for i in logits.argmax(axis=1)]
         fast = self._fast()
         if fast is None:
+            assert not isinstance(features.docs, BatchInput)
             extra = self.presence_features_.transform(presence_table(features.docs, suggested))
         else:
             words = features.words if features.words is not None else fast.factor(features.docs)[1]

@@ -10,11 +10,19 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from spacy.lang.nl.stop_words import STOP_WORDS
 
-from autocoder.classify.features import CUES, FeatureDoc, feature_docs
-from autocoder.classify.lexicon import CodeLexicon
+from autocoder.classify.batch_features import BatchInput, Matches
+from autocoder.classify.features import (
+    CUES,
+    FeatureDoc,
+    feature_docs,
+    neighbours,
+    question_token,
+)
+from autocoder.classify.lexicon import CodeLexicon, lexicon_index
 from autocoder.codebook import Codebook
 from autocoder.errors import CodebookError
 from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion
+from autocoder.segment import analyse_arrays
 
 MAX_REASONS = 4
 # Said when only spelling patterns or function words drove a suggestion, so that a reader
@@ -32,6 +40,25 @@ CUE_WORDS = {
     "PRAISE": "a positive judgement",
 }
 assert set(CUES) <= set(CUE_WORDS)
+
+
+class HasMatches(Protocol):
+    """What reasons read of a fragment's features: its indicator matches."""
+
+    @property
+    def matches(self) -> tuple[tuple[str, str, bool], ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchRow:
+    """A batch row's indicator matches, looked up only when a reason needs them."""
+
+    source: Matches
+    row: int
+
+    @property
+    def matches(self) -> tuple[tuple[str, str, bool], ...]:
+        return self.source.of(self.row)
 
 
 class Suggester(Protocol):
@@ -74,12 +101,39 @@ class SuggestionModel:
             [(f.report, f.start) for f in fragments],
         )
 
+    def batch_input(self, fragments: Sequence[Fragment]) -> BatchInput:
+        """The fragments' texts with their token arrays, question tokens and neighbours."""
+        question_codes = self.codebook.question_codes()
+        priority = set(self.codebook.priority_questions)
+        tokens: dict[int | None, str] = {}
+        for question in {f.question for f in fragments}:
+            tokens[question] = question_token(question, question_codes, priority)
+        texts = [f.text for f in fragments]
+        before, after = neighbours([(f.report, f.start) for f in fragments])
+        return BatchInput(
+            texts,
+            analyse_arrays(texts),
+            [tokens[f.question] for f in fragments],
+            np.array(before, dtype=np.int64),
+            np.array(after, dtype=np.int64),
+            lexicon_index(tuple(self.lexicons)),
+        )
+
+    def features(self, fragments: Sequence[Fragment]) -> tuple[Any, Sequence[HasMatches]]:
+        """The backend's features of the fragments, and what reasons read of each."""
+        transform_batch = getattr(self.suggester, "transform_batch", None)
+        if transform_batch is not None:
+            matrix = transform_batch(self.batch_input(fragments))
+            if matrix is not None:
+                return matrix, [_BatchRow(matrix.matches, i) for i in range(len(fragments))]
+        docs = self.docs(fragments)
+        return self.suggester.transform(docs), docs
+
     def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
         """Suggestions in input order; pass a report's fragments together (neighbours count)."""
         if not fragments:
             return []
-        docs = self.docs(fragments)
-        matrix = self.suggester.transform(docs)
+        matrix, docs = self.features(fragments)
         probs, present = self.suggester.predict_proba(matrix)
         labels = self.suggester.labels
         best = probs.argmax(axis=1)
@@ -120,7 +174,7 @@ class SuggestionModel:
     def _all_reasons(
         self,
         matrix: Any,
-        docs: Sequence[FeatureDoc],
+        docs: Sequence[HasMatches],
         labels: Sequence[str],
         presences: Sequence[Presence | None],
     ) -> list[list[str]]:
@@ -143,7 +197,7 @@ class SuggestionModel:
         ]
 
     def _reasons(
-        self, matrix: Any, row: int, doc: FeatureDoc, label: str, presence: Presence | None
+        self, matrix: Any, row: int, doc: HasMatches, label: str, presence: Presence | None
     ) -> list[str]:
         names = [name for name, _ in self.suggester.contributions(matrix, row, label)]
         pushes: list[str] = []
@@ -160,7 +214,7 @@ class SuggestionModel:
         self,
         names: Sequence[str],
         pushes: Sequence[str],
-        doc: FeatureDoc,
+        doc: HasMatches,
         label: str,
         presence: Presence | None,
     ) -> list[str]:
@@ -183,12 +237,12 @@ class SuggestionModel:
                     break
         return reasons
 
-    def _describe(self, name: str, doc: FeatureDoc, label: str) -> str | None:
+    def _describe(self, name: str, doc: HasMatches, label: str) -> str | None:
         if name.startswith("meta__"):
             return self._describe_meta(name[6:], doc, label)
         return _describe_name(name)
 
-    def _describe_meta(self, feature: str, doc: FeatureDoc, label: str) -> str | None:
+    def _describe_meta(self, feature: str, doc: HasMatches, label: str) -> str | None:
         # Another code's indicator can push towards this label statistically, but naming it
         # as a reason would confuse a reader; only this code's own evidence is shown.
         if feature.startswith("CB_"):

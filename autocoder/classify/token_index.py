@@ -133,6 +133,21 @@ class WordIds:
             found_columns.append(table.context[prefix][ids[_ranges(starts, lengths)]])
         return np.concatenate(found_rows), np.concatenate(found_columns)
 
+    def neighbour_context(
+        self, before: np.ndarray, after: np.ndarray, table: TokenTable
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of the ``P_`` terms of the words of each row's previous neighbour (a
+        row number, -1 for none) and the ``N_`` terms of its next neighbour's."""
+        found_rows, found_columns = [], []
+        for prefix, neighbour in (("P_", before), ("N_", after)):
+            rows = np.flatnonzero(neighbour >= 0)
+            source = neighbour[rows]
+            lengths = self.lengths[source]
+            ids = self.ids[_ranges(self.starts[source], lengths)]
+            found_rows.append(np.repeat(rows, lengths))
+            found_columns.append(table.context[prefix][ids])
+        return np.concatenate(found_rows), np.concatenate(found_columns)
+
     def factor_words(self, label: np.ndarray, table: TokenTable) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of each token's ``factor|word`` term for its row's factor."""
         row_label = label[self.rows]

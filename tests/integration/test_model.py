@@ -167,3 +167,30 @@ def test_training_without_presence_still_trains_factor_head(corpus_records):
     (suggestion,) = model.suggest([corpus_records[500].fragment])
     assert suggestion.presence is None and suggestion.presence_prob is None
     assert np.isclose(sum(suggestion.factor_probs.values()), 1.0, atol=1e-3)
+
+
+def test_batch_features_equal_the_feature_document_path(small_model, corpus_records):
+    """The array path (used by suggest) gives the matrices and suggestions of the feature
+    document path, on real fragments plus edge cases."""
+    import dataclasses
+
+    fragments = [r.fragment for r in corpus_records]
+    edge = ["niet helemaal niet", "Het is :( jammer", "   .", "geen gebrek aan regie, maar wel"]
+    fragments += [
+        dataclasses.replace(fragments[0], text=text, id=f"edge{i}", start=10**6 + i)
+        for i, text in enumerate(edge)
+    ]
+    suggester = small_model.suggester
+    from_docs = suggester.transform(small_model.docs(fragments))
+    from_batch = suggester.transform_batch(small_model.batch_input(fragments))
+    assert from_batch is not None
+    for name in ("factor", "readable"):
+        assert abs(getattr(from_docs, name) - getattr(from_batch, name)).max() == 0
+    probs_docs, present_docs = suggester.predict_proba(from_docs)
+    probs_batch, present_batch = suggester.predict_proba(from_batch)
+    assert abs(from_docs.presence - from_batch.presence).max() == 0
+    np.testing.assert_array_equal(probs_docs, probs_batch)
+    np.testing.assert_array_equal(present_docs, present_batch)
+    matches = [small_model.docs([f])[0].matches for f in fragments[:200]]
+    assert [from_batch.matches.of(i) for i in range(200)] == matches
+    assert any(matches)

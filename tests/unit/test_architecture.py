@@ -33,6 +33,7 @@ SEGMENT = (
     "segment_lines",
     "segment_blocks",
     "segment_analysis",
+    "segment_arrays",
     "segment",
     "standoff",
 )
@@ -40,6 +41,7 @@ CLASSIFY = (
     "classify.lexicon",
     "classify.features",
     "classify.token_index",
+    "classify.batch_features",
     "classify.fast_vectoriser",
     "classify.contributions",
     "classify.linear",
