@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from spacy.attrs import IS_PUNCT, IS_SPACE, LEMMA, LOWER, ORTH
@@ -92,6 +93,9 @@ class TokenArrays:
     hedge: np.ndarray
     starts: np.ndarray
     lengths: np.ndarray
+    pieces: np.ndarray  # the texts' whitespace-separated pieces, as numbers in ``store``
+    piece_counts: np.ndarray  # per text (0 for a text too long to be taken in pieces)
+    store: PieceStore
 
     @property
     def rows(self) -> np.ndarray:
@@ -124,10 +128,13 @@ class PieceStore:
     def __init__(self) -> None:
         self.strings = StringTable()
         self.lock = threading.Lock()
+        self.generation = 0
         self.reset()
 
     def reset(self) -> None:
+        self.generation += 1
         self.ids: dict[str, int] = {}
+        self.texts: list[str] = []
         self.first_token: list[tuple[str, str]] = []
         self.last_token: dict[int, tuple[str, str]] = {}
         self.columns = {
@@ -164,6 +171,7 @@ class PieceStore:
             first = (strings[array[0][4]], split[0].text)
             last = (strings[array[-1][4]], split[-1].text)
             piece_id = self.ids[piece] = len(self.first_token)
+            self.texts.append(piece)
             self.first_token.append(first)
             add["start"].extend([add["lower"].size])
             add["length"].extend([len(array)])
@@ -197,16 +205,18 @@ def analyse_arrays(nlp: Language, texts: list[str]) -> TokenArrays:
 def _analyse(nlp: Language, texts: list[str], store: PieceStore) -> TokenArrays:
     split = [_split_pieces(text) for text in texts]
     flat = [piece for pieces in split if pieces for piece in pieces]
-    missing = set(flat) - store.ids.keys()
-    if missing:
-        store.add(nlp, sorted(missing))
-        if not store.ids.keys() >= set(flat):  # the store started afresh: add them all
+    piece_ids = np.fromiter(map(store.ids.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+    if (piece_ids < 0).any():
+        generation = store.generation
+        store.add(nlp, sorted({flat[i] for i in np.flatnonzero(piece_ids < 0).tolist()}))
+        if store.generation != generation:  # the store started afresh: add them all
             store.add(nlp, sorted(set(flat) - store.ids.keys()))
-    piece_ids = np.fromiter(map(store.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        piece_ids = np.fromiter(map(store.ids.__getitem__, flat), dtype=np.int64, count=len(flat))
     counts = np.fromiter((len(p) if p else 0 for p in split), dtype=np.int64, count=len(split))
     whole = _whole_texts(nlp, store, split, piece_ids, counts)
     stream = _gather(store, piece_ids, counts)
-    return _with_whole(store.strings, nlp, texts, whole, stream)
+    arrays = _with_whole(store.strings, nlp, texts, whole, stream)
+    return TokenArrays(*arrays, piece_ids, counts, store)
 
 
 def _whole_texts(
@@ -253,7 +263,7 @@ def _gather(store: PieceStore, piece_ids: np.ndarray, counts: np.ndarray) -> _St
 
 def _with_whole(
     strings: StringTable, nlp: Language, texts: list[str], whole: set[int], stream: _Stream
-) -> TokenArrays:
+) -> tuple:
     """Cues marked over the stream, space tokens dropped, and the whole-pipeline texts in
     their places."""
     rows = np.repeat(np.arange(len(texts)), stream.lengths)
@@ -269,7 +279,7 @@ def _with_whole(
         columns, lengths = _splice(strings, nlp, texts, sorted(whole), columns, lengths)
     starts = np.zeros(len(texts), dtype=np.int64)
     starts[1:] = np.cumsum(lengths)[:-1]
-    return TokenArrays(strings, *columns, starts, lengths)
+    return (strings, *columns, starts, lengths)
 
 
 def _splice(

@@ -10,8 +10,8 @@ variables set to 1 and the process pinned to one CPU), which reports its peak RS
 - ``classify``: ``SuggestionModel.suggest`` on the corpus fragments repeated to about
   ``--classify`` fragments (every copy its own report, so neighbours stay within a copy), in
   batches of the pipeline's size, after a one-sentence warm-up that builds the spaCy
-  pipeline; the share of time per stage (spaCy analysis, feature documents, vectorising,
-  heads, reasons) is measured in the same run. Repeated text finds the analysis's word cache
+  pipeline; the share of time per stage (the batch's token arrays from the spaCy analysis,
+  the rest of the batch input, vectorising, heads, reasons) is measured in the same run. Repeated text finds the analysis's word cache
   warm, so the rate of the first copy (distinct texts) is printed beside the overall rate;
 - ``train``: ``train_model`` on ``--train`` fragments (the corpus repeated with fresh report
   ids), once with ``folds=0`` (one fit, no calibration) and once with ``folds=5`` (as
@@ -47,7 +47,7 @@ TARGET_RATE = 20_000
 TARGET_TRAIN_S = 30.0
 TARGET_RSS_BYTES = 1024**3
 TARGET_LOAD_S = 1.0
-STAGES = ("spaCy analysis", "feature docs", "vectorising", "heads", "reasons")
+STAGES = ("spaCy analysis", "batch input", "vectorising", "heads", "reasons")
 
 
 def clocks() -> tuple[float, float]:
@@ -109,9 +109,10 @@ def measure_load(model_dir: Path) -> dict[str, Any]:
 @contextmanager
 def stage_timers(model: Any, spent: dict[str, float]) -> Iterator[None]:
     """Wrap the model's stage functions to add their CPU time to ``spent``."""
-    import autocoder.classify.features as features
+    import autocoder.classify.model as model_module
 
     suggester = model.suggester
+    fast = suggester._fast()
     originals: list[tuple[Any, str, Any]] = []
 
     def wrap(owner: Any, name: str, key: str, materialise: bool = False) -> None:
@@ -128,17 +129,16 @@ def stage_timers(model: Any, spent: dict[str, float]) -> Iterator[None]:
         originals.append((owner, name, original))
         setattr(owner, name, timed)
 
-    wrap(features, "analyse_texts", "analysis", materialise=True)
-    wrap(model, "docs", "docs")
-    wrap(suggester, "transform", "transform")
-    if suggester.presence_features_ is not None:
-        wrap(suggester.presence_features_, "transform", "presence_transform")
+    wrap(model_module, "analyse_arrays", "analysis")
+    wrap(model, "batch_input", "batch_input")
+    wrap(suggester, "transform_batch", "transform")
+    wrap(fast, "presence", "presence_transform")
     wrap(suggester, "predict_proba", "predict_proba")
     try:
         yield
     finally:
         for owner, name, original in reversed(originals):
-            if owner is model or owner is suggester or owner is suggester.presence_features_:
+            if owner is model or owner is suggester or owner is fast:
                 delattr(owner, name)  # drop the instance attribute: the method shows again
             else:
                 setattr(owner, name, original)
@@ -168,10 +168,13 @@ def measure_classify(model_dir: Path, n: int) -> dict[str, Any]:
         total = since(start)
     stages = {
         "spaCy analysis": spent["analysis"],
-        "feature docs": spent["docs"] - spent["analysis"],
+        "batch input": spent["batch_input"] - spent["analysis"],
         "vectorising": spent["transform"] + spent["presence_transform"],
         "heads": spent["predict_proba"] - spent["presence_transform"],
-        "reasons": total["cpu"] - spent["docs"] - spent["transform"] - spent["predict_proba"],
+        "reasons": total["cpu"]
+        - spent["batch_input"]
+        - spent["transform"]
+        - spent["predict_proba"],
     }
     return {
         "fragments": made,

@@ -6,9 +6,10 @@ neighbours stay within a copy) and prints the rate of each stage and of
 ``SuggestionModel.suggest`` end to end (reasons included), in fragments per second, with the
 fragments passed in batches of ``--batch`` (default: the batch size of ``autocoder classify``).
 
-Stages: spaCy analysis (``segment.analyse_texts``); feature documents (``model.docs``, less
-the analysis it runs); vectorising (``transform``); the two heads (``predict_proba``, which
-also builds the presence head's features); reasons and records (the rest of ``suggest``).
+Stages: spaCy analysis (``segment.analyse_arrays``, the batch's token arrays); the rest of
+the batch input (``model.batch_input``: question tokens, neighbours); vectorising
+(``transform_batch``); the two heads (``predict_proba``, which also builds the presence head's
+features); reasons and records (the rest of ``suggest``).
 The first line is one pass over the corpus straight after loading (nothing cached yet).
 
     .venv/bin/python scripts/profile_classify.py [--n 20000] [--batch 2048] [--model DIR]
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from autocoder.modeldir import load_model
-    from autocoder.segment import analyse_texts
+    from autocoder.segment import analyse_arrays
 
     started = time.perf_counter()
     model = load_model(args.model)
@@ -105,17 +106,17 @@ def main(argv: list[str] | None = None) -> int:
 
     suggester = model.suggester
     texts = [[f.text for f in batch] for batch in batches]
-    analysis = best_of(args.repeat, texts, lambda b: list(analyse_texts(b)))
-    docs = best_of(args.repeat, batches, model.docs)
-    feature_docs = [model.docs(batch) for batch in batches]
-    vectorise = best_of(args.repeat, feature_docs, suggester.transform)
-    matrices = [suggester.transform(batch) for batch in feature_docs]
+    analysis = best_of(args.repeat, texts, analyse_arrays)
+    docs = best_of(args.repeat, batches, model.batch_input)
+    inputs = [model.batch_input(batch) for batch in batches]
+    vectorise = best_of(args.repeat, inputs, suggester.transform_batch)
+    matrices = [suggester.transform_batch(batch) for batch in inputs]
     heads = best_of(args.repeat, matrices, suggester.predict_proba)
     total = best_of(args.repeat, batches, model.suggest)
     stages = [
-        ("analysis (segment.analyse_texts)", analysis),
-        ("feature documents (after the analysis)", docs - analysis),
-        ("vectorise (transform)", vectorise),
+        ("analysis (segment.analyse_arrays)", analysis),
+        ("batch input (after the analysis)", docs - analysis),
+        ("vectorise (transform_batch)", vectorise),
         ("heads (predict_proba)", heads),
         ("reasons and records (the rest)", total - docs - vectorise - heads),
         ("end to end (suggest, with reasons)", total),

@@ -16,7 +16,7 @@ import numpy as np
 from autocoder.classify.features import CLAUSE_BREAKS, CONTRAST, CUE_NAMES, NEGATIVE_AFFIX, SCOPE_OF
 from autocoder.classify.lexicon import LexiconIndex
 from autocoder.classify.token_index import TokenTable, WordIds
-from autocoder.segment import TokenArrays
+from autocoder.segment import StringTable, TokenArrays
 from autocoder.segment_arrays import GrowingColumn, ranges
 
 SCOPES = ("", "WISH_", "PAST_")  # scope kinds (0: none), as features.SCOPE_OPENERS names them
@@ -44,7 +44,7 @@ class Occurrences:
     columns: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass
 class Matches:
     """Indicator matches of a batch, sorted by row: (row, indicator number, negated)."""
 
@@ -52,14 +52,19 @@ class Matches:
     numbers: np.ndarray
     negated: np.ndarray
     found: list[tuple[str, str]]  # indicator number -> (code, indicator)
+    _lists: tuple[list[int], list[int], list[bool]] | None = None
 
     def of(self, row: int) -> tuple[tuple[str, str, bool], ...]:
-        lo, hi = np.searchsorted(self.rows, [row, row + 1]).tolist()
+        if self._lists is None:  # worked out on the first call, for all rows
+            bounds = np.searchsorted(self.rows, np.arange(int(self.rows.max(initial=0)) + 2))
+            self._lists = (bounds.tolist(), self.numbers.tolist(), self.negated.tolist())
+        bounds, numbers, negated = self._lists
+        if row + 1 >= len(bounds):
+            return ()
+        lo, hi = bounds[row], bounds[row + 1]
+        found = self.found
         return tuple(
-            (*self.found[n], neg)
-            for n, neg in zip(
-                self.numbers[lo:hi].tolist(), self.negated[lo:hi].tolist(), strict=True
-            )
+            (*found[n], neg) for n, neg in zip(numbers[lo:hi], negated[lo:hi], strict=True)
         )
 
 
@@ -143,23 +148,25 @@ class BatchFeaturiser:
     def _with_sequences(
         self, batch: BatchInput, t: dict, token: np.ndarray, number: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Add the multi-word indicators that start at some token (checked one by one)."""
-        a, strings = batch.arrays, batch.arrays.strings
+        """Add the multi-word indicators: each (token, indicator starting with its lemma)
+        pair is checked word by word, for all pairs at once."""
+        a = batch.arrays
         starts = np.flatnonzero(t["starts_sequence"][a.lemma])
-        if not len(starts):
+        first, order = t["sequence_first"], t["sequence_order"]
+        if not len(starts) or not len(first):
             return token, number
-        extra_tokens, extra_numbers = [], []
-        rows, ends = a.rows, a.starts + a.lengths
-        for i in starts.tolist():
-            end = int(ends[rows[i]])
-            for found, sequence in batch.index.sequences[strings.texts[a.lemma[i]]]:
-                wanted = [strings.ids.get(word, -1) for word in sequence]
-                if i + len(wanted) <= end and a.lemma[i : i + len(wanted)].tolist() == wanted:
-                    extra_tokens.append(i)
-                    extra_numbers.append(found)
+        low = np.searchsorted(first, a.lemma[starts], side="left")
+        counts = np.searchsorted(first, a.lemma[starts], side="right") - low
+        pair_token = np.repeat(starts, counts)
+        pair = order[ranges(low, counts)]
+        lengths = t["sequence_length"][pair]
+        ok = pair_token + lengths <= (a.starts + a.lengths)[a.rows[pair_token]]
+        for k in range(1, t["sequence_lemmas"].shape[1]):
+            check = ok & (lengths > k)
+            ok[check] = a.lemma[pair_token[check] + k] == t["sequence_lemmas"][pair[check], k]
         return (
-            np.concatenate([token, np.array(extra_tokens, dtype=np.int64)]),
-            np.concatenate([number, np.array(extra_numbers, dtype=np.int64)]),
+            np.concatenate([token, pair_token[ok]]),
+            np.concatenate([number, t["sequence_number"][pair[ok]]]),
         )
 
     def _shared(
@@ -229,7 +236,7 @@ class BatchFeaturiser:
         if self.generation != strings.generation or self.index is not batch.index:
             self.generation, self.index = strings.generation, batch.index
             self.tables = _Tables(self, batch.index)
-        self.tables.grow(strings.texts)
+        self.tables.grow(strings)
         return self.tables.arrays
 
 
@@ -251,11 +258,18 @@ class _Tables:
             "cbv": _columns(meta, [f"CBV_{c}" for c in index.codes]),
             "parity_columns": _columns(scoped, list(PARITIES)),
         }
+        self.sequences = [
+            (number, sequence) for items in index.sequences.values() for number, sequence in items
+        ]
+        self.sequence_words = {word for _, sequence in self.sequences for word in sequence}
         self.arrays: dict = {}
 
-    def grow(self, texts: list[str]) -> None:
+    def grow(self, strings: StringTable) -> None:
+        texts = strings.texts
         if self.done == len(texts) and self.arrays:
             return
+        if not self.arrays or not self.sequence_words.isdisjoint(texts[self.done :]):
+            self.fixed.update(self._sequence_table(strings))
         rows: dict[str, list] = {name: [] for name in _PER_STRING}
         class_ids: list[list[int]] = [[] for _ in self.class_ids]
         for text in texts[self.done :]:
@@ -270,6 +284,24 @@ class _Tables:
         arrays["hit_numbers"] = self.hit_numbers.data
         arrays["shared_lexicons"] = self.shared_lexicons.data
         self.arrays = {**arrays, **self.fixed}
+
+    def _sequence_table(self, strings: StringTable) -> dict[str, np.ndarray]:
+        """The multi-word indicators as string numbers (-3: a word not numbered yet), padded
+        with -2, with their lengths and indicator numbers, in the order of their first word
+        (``sequence_first``, sorted; ``sequence_order`` gives the row for each)."""
+        known = strings.ids
+        width = max((len(sequence) for _, sequence in self.sequences), default=1)
+        lemmas = np.full((len(self.sequences), width), -2, dtype=np.int64)
+        for row, (_, sequence) in enumerate(self.sequences):
+            lemmas[row, : len(sequence)] = [known.get(word, -3) for word in sequence]
+        order = np.argsort(lemmas[:, 0], kind="stable")
+        return {
+            "sequence_lemmas": lemmas,
+            "sequence_length": np.array([len(q) for _, q in self.sequences], dtype=np.int64),
+            "sequence_number": np.array([n for n, _ in self.sequences], dtype=np.int64),
+            "sequence_first": lemmas[order, 0],
+            "sequence_order": order,
+        }
 
     def _add(self, text: str, row: dict[str, list], class_ids: list[list[int]]) -> None:
         ids, scoped = self.owner.tokens.ids, self.owner.scoped

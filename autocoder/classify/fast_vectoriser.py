@@ -6,7 +6,6 @@ saved with a model (the saved estimator holds scikit-learn objects only).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from itertools import repeat
 from typing import Any
@@ -17,6 +16,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from autocoder.classify.batch_features import BatchFeaturiser, BatchInput, Matches
+from autocoder.classify.char_table import CharTable
 from autocoder.classify.features import FeatureDoc
 from autocoder.classify.token_index import TokenTable, WordIds
 
@@ -31,15 +31,12 @@ class FastVectoriser:
     - the ``words`` tokens of each document are looked up once (as numbers); their unigram
       and bigram columns, their ``P_``/``N_`` columns in the neighbours' context, and their
       ``factor|word`` columns for the presence head follow by array lookups;
-    - character n-grams per distinct word, worked out once and kept, so that a batch's
-      counts are (documents x words) @ (words x n-grams);
+    - character n-grams per distinct word, worked out once and kept (classify.char_table);
     - ``meta`` and ``scoped`` tokens by dictionary lookups.
 
     The counts then go through each vectoriser's own tf-idf step and the same weights and
     stacking, so the matrices are exactly those ``ColumnTransformer.transform`` returns.
     """
-
-    MAX_WORDS = 200_000  # kept character n-gram rows; the table starts afresh beyond this
 
     def __init__(
         self,
@@ -61,10 +58,7 @@ class FastVectoriser:
             blocks["meta"][0].vocabulary_,
             presence_blocks["scoped"][0].vocabulary_ if presence_blocks else None,
         )
-        self.word_ids: dict[str, int] = {}
-        self.word_table = _GrowingRows(blocks["chars"][0].dtype)
-        self.word_matrix: sparse.csr_matrix | None = None
-        self.lock = threading.Lock()
+        self.chars = CharTable(blocks["chars"][0])
 
     @classmethod
     def build(
@@ -118,7 +112,7 @@ class FastVectoriser:
         table = self.tokens
         counts = {
             "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
-            "chars": self._char_counts([doc.chars for doc in docs], self.blocks["chars"][0]),
+            "chars": self.chars.counts([doc.chars for doc in docs]),
             "meta": _token_counts([doc.meta for doc in docs], self.blocks["meta"][0]),
             "context": _counts(words.context(docs, table), n, self.blocks["context"][0]),
         }
@@ -137,7 +131,7 @@ class FastVectoriser:
         context = words.neighbour_context(batch.before, batch.after, table)
         counts = {
             "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
-            "chars": self._char_counts(batch.texts, self.blocks["chars"][0]),
+            "chars": self.chars.batch_counts(batch.texts, batch.arrays),
             "meta": _counts((meta.rows, meta.columns), n, self.blocks["meta"][0]),
             "context": _counts(context, n, self.blocks["context"][0]),
         }
@@ -187,87 +181,6 @@ class FastVectoriser:
                 matrix = vectoriser._tfidf.transform(matrix, copy=False)
             parts.append(matrix if weight is None else matrix * weight)
         return parts
-
-    def _char_counts(self, texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
-        # The analyzer lowercases a text and splits it at whitespace; lowercasing each word
-        # instead (when its n-grams are first worked out) gives the same words.
-        per_doc = [text.split() for text in texts]
-        words = [word for split in per_doc for word in split]
-        with self.lock:  # the word table is shared by threads
-            flat, table = self._word_numbers(words, vectoriser)
-        lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
-        indptr = np.zeros(len(per_doc) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum(lengths)
-        documents = sparse.csr_matrix(
-            (np.ones(len(flat), dtype=vectoriser.dtype), flat, indptr),
-            shape=(len(texts), table.shape[0]),
-        )
-        # A product has no duplicate entries; transposing there and back sorts each row's
-        # columns (cheaper than sorting them).
-        return (documents @ table).tocsc().tocsr()
-
-    def _word_numbers(
-        self, words: list[str], vectoriser: Any
-    ) -> tuple[np.ndarray, sparse.csr_matrix]:
-        """The row of each word in the table of n-gram counts (added when new), and the table."""
-        ids = self.word_ids
-        new = set(words) - ids.keys()
-        if len(ids) + len(new) > self.MAX_WORDS:
-            ids.clear()
-            self.word_table = _GrowingRows(vectoriser.dtype)
-            new = set(words)
-        if new or self.word_matrix is None:
-            self._add_words(sorted(new), vectoriser)
-        flat = np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
-        assert self.word_matrix is not None
-        return flat, self.word_matrix
-
-    def _add_words(self, words: list[str], vectoriser: Any) -> None:
-        vocabulary = vectoriser.vocabulary_
-        preprocess = vectoriser.build_preprocessor()
-        table = self.word_table
-        for word in words:
-            self.word_ids[word] = table.rows
-            found: dict[int, int] = {}
-            for gram in vectoriser._char_wb_ngrams(preprocess(word)):
-                column = vocabulary.get(gram)
-                if column is not None:
-                    found[column] = found.get(column, 0) + 1
-            table.append(list(found), list(found.values()))
-        self.word_matrix = table.matrix(len(vocabulary))
-
-
-class _GrowingRows:
-    """Rows of a sparse matrix, appended one by one into arrays that double when full."""
-
-    def __init__(self, dtype: Any) -> None:
-        self.rows = 0
-        # int32 as scipy keeps them for matrices this size (int64 ones would be copied)
-        self.indptr = np.zeros(1024, dtype=np.int32)
-        self.indices = np.zeros(16384, dtype=np.int32)
-        self.data = np.zeros(16384, dtype=dtype)
-
-    def append(self, columns: list[int], values: list[int]) -> None:
-        start = int(self.indptr[self.rows])
-        end = start + len(columns)
-        if self.rows + 2 > len(self.indptr):
-            self.indptr = np.concatenate([self.indptr, np.zeros_like(self.indptr)])
-        if end > len(self.indices):
-            size = max(end, 2 * len(self.indices))
-            self.indices = np.concatenate([self.indices, np.zeros(size, dtype=np.int32)])
-            self.data = np.concatenate([self.data, np.zeros(size, dtype=self.data.dtype)])
-        self.indices[start:end] = columns
-        self.data[start:end] = values
-        self.rows += 1
-        self.indptr[self.rows] = end
-
-    def matrix(self, width: int) -> sparse.csr_matrix:
-        """The rows so far (the matrix shares the arrays)."""
-        nnz = int(self.indptr[self.rows])
-        return sparse.csr_matrix(
-            (self.data[:nnz], self.indices[:nnz], self.indptr[: self.rows + 1]),
-            shape=(self.rows, width),
-        )
 
 
 def _plain_vectoriser(vectoriser: Any, analyzer: str, ngrams: tuple[int, int] | None) -> bool:

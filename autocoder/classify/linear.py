@@ -269,10 +269,15 @@ class LinearSuggester:
         )
 
     def ranked_contributions(
-        self, features: Features, labels: Sequence[str], k: int = TOP_CONTRIBUTIONS
+        self,
+        features: Features,
+        labels: Sequence[str],
+        k: int = TOP_CONTRIBUTIONS,
+        shown: np.ndarray | None = None,
     ) -> list[list[str]]:
         """For every row at once: the names ``contributions`` gives for its label (at most
-        ``k``)."""
+        ``k``), or with ``shown`` (per column of ``feature_names("factor")``) only among
+        the columns it marks."""
         classes = list(self.factor_.classes_)
         coef = self.factor_.coef_
         which = np.array(
@@ -285,13 +290,17 @@ class LinearSuggester:
         matrix, skip = features.factor, self._chars()
         if features.readable is not None:
             matrix, skip = features.readable, None
-        return self._ranked(matrix, coef, which, k, "factor", skip)
+        return self._ranked(matrix, _masked(coef, shown), which, k, "factor", skip)
 
     def ranked_presence_contributions(
-        self, features: Features, present: Sequence[bool | None], k: int = TOP_CONTRIBUTIONS
+        self,
+        features: Features,
+        present: Sequence[bool | None],
+        k: int = TOP_CONTRIBUTIONS,
+        shown: np.ndarray | None = None,
     ) -> list[list[str]]:
         """The names ``presence_contributions`` gives for each row (none where ``present`` is
-        None)."""
+        None); ``shown`` as in ``ranked_contributions``, per column of the presence head."""
         if self.presence_ is None or features.presence is None:
             return [[] for _ in present]
         coef = self.presence_.coef_[0]
@@ -300,7 +309,12 @@ class LinearSuggester:
         if features.readable is not None and features.presence_extra is not None:
             matrix = sparse.hstack([features.readable, features.presence_extra]).tocsr()
             skip = None
-        return self._ranked(matrix, np.vstack([coef, -coef]), which, k, "presence", skip)
+        weights = _masked(np.vstack([coef, -coef]), shown)
+        return self._ranked(matrix, weights, which, k, "presence", skip)
+
+    def feature_names(self, head: str) -> np.ndarray:
+        """The column names of the ``"factor"`` or ``"presence"`` head's matrix."""
+        return self._name_array(head)
 
     def _chars(self) -> tuple[int, int] | None:
         """The column range of character n-grams in the factor matrix."""
@@ -317,15 +331,15 @@ class LinearSuggester:
         skip: tuple[int, int] | None,
     ) -> list[list[str]]:
         offsets, columns = top_columns_per_row(matrix, weights, which, k, skip)
-        names = self._name_list(head)
-        found = [names[column] for column in columns.tolist()]
+        found = self._name_array(head)[columns].tolist()
         return [found[start:end] for start, end in pairwise(offsets.tolist())]
 
-    def _name_list(self, head: str) -> list[str]:
+    def _name_array(self, head: str) -> np.ndarray:
+        """The feature names as Python strings in an object array (fast to index)."""
         cache = self.__dict__.setdefault("_name_cache", {})
-        key = head + ":list"
+        key = head + ":objects"
         if key not in cache:
-            cache[key] = [str(name) for name in self._names(head)]
+            cache[key] = np.array([str(name) for name in self._names(head)], dtype=object)
         return cache[key]
 
     def _names(self, head: str) -> np.ndarray:
@@ -336,6 +350,11 @@ class LinearSuggester:
                 names = np.concatenate([names, self.presence_features_.get_feature_names_out()])
             cache[head] = names
         return cache[head]
+
+
+def _masked(weights: np.ndarray, shown: np.ndarray | None) -> np.ndarray:
+    """The weights with the columns ``shown`` leaves out set to zero (never ranked)."""
+    return weights if shown is None else np.where(shown, weights, 0.0)
 
 
 def _drop_pruned_terms(block: ColumnTransformer | None) -> None:

@@ -147,26 +147,32 @@ class SuggestionModel:
                 for label, p in zip(chosen, present.tolist(), strict=True)
             ]
         reasons = self._all_reasons(matrix, docs, chosen, presences)
+        confidence = probs[np.arange(len(fragments)), best]
+        p_present: list[float | None] = [None] * len(fragments)
+        if present is not None:
+            has_presence = np.array([p is not None for p in presences], dtype=bool)
+            confidence = confidence * np.where(has_presence, np.maximum(present, 1 - present), 1)
+            p_present = np.round(present, 4).tolist()
         model = self.model_id
-        p_best = probs[np.arange(len(fragments)), best].tolist()
-        p_present = [None] * len(fragments) if present is None else present.tolist()
         suggestions = []
-        for row, values in enumerate(probs.tolist()):
-            label, presence, p = chosen[row], presences[row], p_present[row]
-            confidence = p_best[row]
-            if presence is not None:
-                confidence *= max(p, 1 - p)
+        for label, presence, p, value, values, why in zip(
+            chosen,
+            presences,
+            p_present,
+            np.round(confidence, 4).tolist(),
+            np.round(probs, 4).tolist(),
+            reasons,
+            strict=True,
+        ):
             suggestions.append(
                 Suggestion(
-                    factor=None if label == NO_FACTOR_KEY else label,
-                    presence=presence,
-                    confidence=round(confidence, 4),
-                    factor_probs={
-                        lab: round(value, 4) for lab, value in zip(labels, values, strict=True)
-                    },
-                    presence_prob=None if p is None else round(p, 4),
-                    reasons=tuple(reasons[row]),
-                    model=model,
+                    None if label == NO_FACTOR_KEY else label,
+                    presence,
+                    value,
+                    dict(zip(labels, values, strict=True)),
+                    p,
+                    tuple(why),
+                    model,
                 )
             )
         return suggestions
@@ -187,14 +193,35 @@ class SuggestionModel:
                 self._reasons(matrix, row, docs[row], labels[row], presences[row])
                 for row in range(len(docs))
             ]
-        names = ranked(matrix, labels)
+        names = ranked(matrix, labels, shown=self._shown("factor"))
         pushes = ranked_presence(
-            matrix, [None if p is None else p is Presence.PRESENT for p in presences]
+            matrix,
+            [None if p is None else p is Presence.PRESENT for p in presences],
+            shown=self._shown("presence"),
         )
         return [
             self._reasons_from(names[row], pushes[row], docs[row], labels[row], presences[row])
             for row in range(len(docs))
         ]
+
+    def _shown(self, head: str) -> np.ndarray | None:
+        """Per column of a head: can it ever be described? (Codebook features depend on the
+        fragment and label; other names on the name only.) Ranking only these puts no
+        feature that explains nothing in the way of one that does."""
+        names = getattr(self.suggester, "feature_names", None)
+        if names is None:
+            return None
+        cache = self.__dict__.setdefault("_shown_cache", {})
+        key = (id(self.suggester), head)
+        if key not in cache:
+            cache[key] = np.array(
+                [
+                    name.startswith("meta__") or _describe_name(name) is not None
+                    for name in names(head).tolist()
+                ],
+                dtype=bool,
+            )
+        return cache[key]
 
     def _reasons(
         self, matrix: Any, row: int, doc: HasMatches, label: str, presence: Presence | None
@@ -221,12 +248,17 @@ class SuggestionModel:
         """Up to MAX_REASONS descriptions of the strongest features for ``label`` (names in
         order), plus the first describable push towards the presence."""
         reasons: list[str] = []
+        described = _DESCRIBED
         for name in names:
-            text = self._describe(name, doc, label)
+            text = described.get(name, _UNSEEN)
+            if text is _UNSEEN:
+                text = self._describe(name, doc, label)
+                if not name.startswith("meta__"):  # the rest depend on the fragment and label
+                    described[name] = text
             if text and text not in reasons:
                 reasons.append(text)
-            if len(reasons) >= MAX_REASONS:
-                break
+                if len(reasons) >= MAX_REASONS:
+                    break
         if not reasons:
             reasons.append(self.fallback_reason)
         if presence is not None:
@@ -267,6 +299,11 @@ class SuggestionModel:
             return self.codebook.code(code).name
         except CodebookError:
             return code
+
+
+_UNSEEN: Any = object()
+# Descriptions of feature names that are not codebook features (they depend on the name only).
+_DESCRIBED: dict[str, str | None] = {}
 
 
 @lru_cache(maxsize=1 << 17)

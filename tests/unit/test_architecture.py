@@ -42,6 +42,7 @@ CLASSIFY = (
     "classify.features",
     "classify.token_index",
     "classify.batch_features",
+    "classify.char_table",
     "classify.fast_vectoriser",
     "classify.contributions",
     "classify.linear",
