@@ -19,8 +19,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from autocoder.classify.blocks import ModelSettings
 from autocoder.classify.lexicon import CodeLexicon
-from autocoder.classify.linear import LinearSuggester, ModelSettings
+from autocoder.classify.linear import LinearSuggester
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook, parse_codebook
 from autocoder.errors import CodebookError, CodebookMismatchError, ModelError

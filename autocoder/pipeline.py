@@ -11,7 +11,7 @@ from importlib import resources
 from itertools import islice
 from pathlib import Path
 
-from autocoder.classify.linear import ModelSettings
+from autocoder.classify.blocks import ModelSettings
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import DEFAULT_CODEBOOK, load_codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from autocoder.classify.linear import ModelSettings
+from autocoder.classify.blocks import ModelSettings
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook
 from autocoder.errors import (

@@ -19,9 +19,11 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from autocoder.classify.blocks import ModelSettings, fit_temperature
 from autocoder.classify.features import FeatureDoc, feature_docs
+from autocoder.classify.fold_features import CountedFeatures
 from autocoder.classify.lexicon import CodeLexicon, build_lexicons
-from autocoder.classify.linear import LinearSuggester, ModelSettings, fit_temperature
+from autocoder.classify.linear import LinearSuggester
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook
 from autocoder.errors import FewExamplesWarning, InputError, RecordError, TrainingError
@@ -189,15 +191,34 @@ def out_of_fold(
     presence_logits = np.full(len(data), np.nan)
     fold_of = np.zeros(len(data), dtype=int)
     groups = np.asarray(data.groups)
+    counted = CountedFeatures(docs, data.factors, settings)
     for fold, (train, test) in enumerate(splitter.split(np.zeros(len(data)), groups=groups)):
-        model = fit_suggester(data.subset(train), [docs[i] for i in train], codebook, settings)
-        matrix = model.transform([docs[i] for i in test])
-        logits, presence = model.scores(matrix)
+        logits, presence = fold_scores(data, docs, codebook, settings, counted, train, test)
         factor_logits[test] = logits
         if presence is not None:
             presence_logits[test] = presence
         fold_of[test] = fold
     return OutOfFold(factor_logits, presence_logits, fold_of)
+
+
+def fold_scores(
+    data: TrainingSet,
+    docs: Sequence[FeatureDoc],
+    codebook: Codebook,
+    settings: ModelSettings,
+    counted: CountedFeatures,
+    train: np.ndarray,
+    test: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A fold model's raw scores for the ``test`` rows: its features derived from ``counted``
+    (the same matrices a fit on the fold gives), or, where that cannot be done (a vocabulary
+    pruned to nothing), fitted on the fold's documents."""
+    try:
+        model = LinearSuggester(codebook.ids, settings)
+        return counted.fold_scores(model, train, test, data.factors, data.presences, data.weights)
+    except ValueError:
+        model = fit_suggester(data.subset(train), [docs[i] for i in train], codebook, settings)
+        return model.scores(model.transform([docs[i] for i in test]))
 
 
 def fit_suggester(

@@ -11,8 +11,9 @@ variables set to 1 and the process pinned to one CPU), which reports its peak RS
   ``--classify`` fragments (every copy its own report, so neighbours stay within a copy), in
   batches of the pipeline's size, after a one-sentence warm-up that builds the spaCy
   pipeline; the share of time per stage (the batch's token arrays from the spaCy analysis,
-  the rest of the batch input, vectorising, heads, reasons) is measured in the same run. Repeated text finds the analysis's word cache
-  warm, so the rate of the first copy (distinct texts) is printed beside the overall rate;
+  the rest of the batch input, vectorising, heads, reasons) is measured in the same run.
+  Repeated text finds the analysis's word cache warm, so the rate of the first copy (distinct
+  texts) is printed beside the overall rate;
 - ``train``: ``train_model`` on ``--train`` fragments (the corpus repeated with fresh report
   ids), once with ``folds=0`` (one fit, no calibration) and once with ``folds=5`` (as
   ``autocoder train`` runs it: the fit plus five grouped fits for calibration and metrics).

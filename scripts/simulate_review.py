@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from autocoder.classify.linear import ModelSettings
+from autocoder.classify.blocks import ModelSettings
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.evaluate import agg_pyplot, save_png
 from autocoder.metrics import suggestion_metrics

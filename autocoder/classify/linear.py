@@ -20,13 +20,19 @@ from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import minimize_scalar
 from scipy.special import expit, softmax
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from autocoder.classify.batch_features import BatchInput, Matches
+from autocoder.classify.blocks import (
+    ModelSettings,
+    as_matrix,
+    make_features,
+    make_presence_features,
+    presence_rows,
+    presence_table,
+)
 from autocoder.classify.contributions import (
     TOP_CONTRIBUTIONS,
     top_columns_per_row,
@@ -36,94 +42,6 @@ from autocoder.classify.fast_vectoriser import FastVectoriser
 from autocoder.classify.features import FeatureDoc
 from autocoder.classify.token_index import WordIds
 from autocoder.records import NO_FACTOR_KEY
-
-WORDS, CHARS, META, CONTEXT = 0, 1, 2, 3
-SCOPED, FACTOR_WORDS = 0, 1
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    seed: int = 13
-    factor_c: float = 0.5
-    presence_c: float = 0.5
-    char_ngrams: tuple[int, int] = (3, 5)
-    max_char_features: int = 60000
-    meta_weight: float = 0.3
-    context_weight: float = 0.7
-    class_weight: str | None = "balanced"
-
-
-def make_features(settings: ModelSettings) -> ColumnTransformer:
-    words = TfidfVectorizer(
-        token_pattern=r"\S+", lowercase=False, ngram_range=(1, 2), min_df=2, sublinear_tf=True
-    )
-    chars = TfidfVectorizer(
-        analyzer="char_wb",
-        ngram_range=settings.char_ngrams,
-        min_df=2,
-        sublinear_tf=True,
-        max_features=settings.max_char_features,
-        dtype=np.float32,
-    )
-    meta = CountVectorizer(token_pattern=r"\S+", lowercase=False)
-    context = _tokens_tfidf()
-    return ColumnTransformer(
-        [
-            ("words", words, WORDS),
-            ("chars", chars, CHARS),
-            ("meta", meta, META),
-            ("context", context, CONTEXT),
-        ],
-        transformer_weights={
-            "words": 1.0,
-            "chars": 1.0,
-            "meta": settings.meta_weight,
-            "context": settings.context_weight,
-        },
-        sparse_threshold=1.0,
-    )
-
-
-def make_presence_features() -> ColumnTransformer:
-    return ColumnTransformer(
-        [("scoped", _tokens_tfidf(), SCOPED), ("factor_words", _tokens_tfidf(), FACTOR_WORDS)],
-        sparse_threshold=1.0,
-    )
-
-
-def _tokens_tfidf() -> TfidfVectorizer:
-    return TfidfVectorizer(token_pattern=r"\S+", lowercase=False, min_df=2, sublinear_tf=True)
-
-
-def as_matrix(docs: Sequence[FeatureDoc]) -> np.ndarray:
-    table = np.empty((len(docs), 4), dtype=object)
-    for i, doc in enumerate(docs):
-        table[i] = (doc.words, doc.chars, doc.meta, doc.context)
-    return table
-
-
-def presence_table(docs: Sequence[FeatureDoc], factors: Sequence[str]) -> np.ndarray:
-    table = np.empty((len(docs), 2), dtype=object)
-    for i, (doc, factor) in enumerate(zip(docs, factors, strict=True)):
-        table[i] = (doc.scoped, " ".join(f"{factor}|{word}" for word in doc.words.split()))
-    return table
-
-
-def fit_temperature(logits: np.ndarray, target: np.ndarray, binary: bool = False) -> float:
-    """The temperature that minimises the negative log-likelihood of held-out scores."""
-    if len(target) == 0:
-        return 1.0
-
-    def nll(log_t: float) -> float:
-        t = float(np.exp(log_t))
-        if binary:
-            p = np.clip(expit(logits / t), 1e-12, 1 - 1e-12)
-            return float(-np.mean(target * np.log(p) + (1 - target) * np.log(1 - p)))
-        probs = softmax(logits / t, axis=1)
-        return float(-np.mean(np.log(np.clip(probs[np.arange(len(target)), target], 1e-12, 1))))
-
-    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(result.x))
 
 
 @dataclass
@@ -161,33 +79,47 @@ class LinearSuggester:
         weights: Sequence[float] | None = None,
     ) -> LinearSuggester:
         """``factors`` use NO_FACTOR_KEY for no factor; ``presences`` are 1, 0 or None."""
-        settings = self.settings
-        self.features_ = make_features(settings)
+        self.features_ = make_features(self.settings)
         matrix = self.features_.fit_transform(as_matrix(docs)).tocsr()
-        sample_weight = None if weights is None else np.asarray(weights, dtype=float)
-        self.factor_ = self._svm(settings.factor_c).fit(
-            matrix, np.asarray(factors), sample_weight=sample_weight
-        )
         self.presence_features_ = None
-        self.presence_ = None
-        known = np.array([p is not None for p in presences])
-        if known.any() and len({p for p in presences if p is not None}) == 2:
-            index = np.flatnonzero(known)
-            kept = [docs[i] for i in index]
+        extra = None
+        index = presence_rows(presences)
+        if index is not None:
             self.presence_features_ = make_presence_features()
             extra = self.presence_features_.fit_transform(
-                presence_table(kept, [factors[i] for i in index])
+                presence_table([docs[i] for i in index], [factors[i] for i in index])
             )
-            target = np.array([presences[i] for i in index], dtype=int)
-            pw = None if sample_weight is None else sample_weight[index]
-            combined = sparse.hstack([matrix[index], extra]).tocsr()
-            self.presence_ = self._svm(settings.presence_c).fit(combined, target, sample_weight=pw)
-        self.factor_temperature_ = 1.0
-        self.presence_temperature_ = 1.0
+        self.fit_heads(matrix, factors, presences, weights, extra)
         for block in (self.features_, self.presence_features_):
             _drop_pruned_terms(block)
         self.__dict__.pop("_name_cache", None)
         self.__dict__.pop("_fast_cache", None)
+        return self
+
+    def fit_heads(
+        self,
+        matrix: sparse.csr_matrix,
+        factors: Sequence[str],
+        presences: Sequence[int | None],
+        weights: Sequence[float] | None,
+        presence_extra: sparse.csr_matrix | None,
+    ) -> LinearSuggester:
+        """The two heads on the factor matrix; ``presence_extra`` holds the presence block's
+        columns for the rows ``presence_rows`` picks (None: no presence head)."""
+        settings = self.settings
+        sample_weight = None if weights is None else np.asarray(weights, dtype=float)
+        self.factor_ = self._svm(settings.factor_c).fit(
+            matrix, np.asarray(factors), sample_weight=sample_weight
+        )
+        self.presence_ = None
+        index = presence_rows(presences)
+        if index is not None and presence_extra is not None:
+            target = np.array([presences[i] for i in index], dtype=int)
+            pw = None if sample_weight is None else sample_weight[index]
+            combined = sparse.hstack([matrix[index], presence_extra]).tocsr()
+            self.presence_ = self._svm(settings.presence_c).fit(combined, target, sample_weight=pw)
+        self.factor_temperature_ = 1.0
+        self.presence_temperature_ = 1.0
         return self
 
     def _fast(self) -> FastVectoriser | None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from autocoder.classify.linear import fit_temperature
+from autocoder.classify.blocks import fit_temperature
 from autocoder.classify.transformer import (
     Encoded,
     TransformerSuggester,

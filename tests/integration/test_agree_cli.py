@@ -249,7 +249,7 @@ def test_bad_input_messages(tmp_path: Path, fragments: list[Fragment], report: R
 
 
 def test_model_as_one_more_coder(tmp_path: Path, fragments: list[Fragment]) -> None:
-    from autocoder.classify.linear import ModelSettings
+    from autocoder.classify.blocks import ModelSettings
     from autocoder.modeldir import save_model
     from autocoder.pipeline import codebook_source
     from autocoder.train import train_model, training_set

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from autocoder import project as project_module
-from autocoder.classify.linear import ModelSettings
+from autocoder.classify.blocks import ModelSettings
 from autocoder.cli import app
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.errors import CodebookMismatchError

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from autocoder.classify.linear import ModelSettings
+from autocoder.classify.blocks import ModelSettings
 from autocoder.cli import app
 from autocoder.codebook import load_codebook
 from autocoder.jsonl import write_records
