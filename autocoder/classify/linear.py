@@ -92,8 +92,8 @@ class LinearSuggester:
         self.fit_heads(matrix, factors, presences, weights, extra)
         for block in (self.features_, self.presence_features_):
             _drop_pruned_terms(block)
-        self.__dict__.pop("_name_cache", None)
-        self.__dict__.pop("_fast_cache", None)
+        for cache in ("_name_cache", "_fast_cache", "_masked_cache"):
+            self.__dict__.pop(cache, None)
         return self
 
     def fit_heads(
@@ -208,8 +208,8 @@ class LinearSuggester:
         shown: np.ndarray | None = None,
     ) -> list[list[str]]:
         """For every row at once: the names ``contributions`` gives for its label (at most
-        ``k``), or with ``shown`` (per column of ``feature_names("factor")``) only among
-        the columns it marks."""
+        ``k``), or with ``shown`` only among the columns it marks: per column of
+        ``feature_names("factor")``, or per label (rows in ``self.labels`` order) and column."""
         classes = list(self.factor_.classes_)
         coef = self.factor_.coef_
         which = np.array(
@@ -222,7 +222,7 @@ class LinearSuggester:
         matrix, skip = features.factor, self._chars()
         if features.readable is not None:
             matrix, skip = features.readable, None
-        return self._ranked(matrix, _masked(coef, shown), which, k, "factor", skip)
+        return self._ranked(matrix, self._masked("factor", coef, shown), which, k, "factor", skip)
 
     def ranked_presence_contributions(
         self,
@@ -241,8 +241,26 @@ class LinearSuggester:
         if features.readable is not None and features.presence_extra is not None:
             matrix = sparse.hstack([features.readable, features.presence_extra]).tocsr()
             skip = None
-        weights = _masked(np.vstack([coef, -coef]), shown)
+        weights = self._masked("presence", np.vstack([coef, -coef]), shown)
         return self._ranked(matrix, weights, which, k, "presence", skip)
+
+    def _masked(self, head: str, weights: np.ndarray, shown: np.ndarray | None) -> np.ndarray:
+        """The weights with the columns ``shown`` leaves out set to zero (never ranked);
+        kept for the last few masks (a model ranks with the same masks batch after batch,
+        and ``fit`` forgets them)."""
+        if shown is None:
+            return weights
+        cache = self.__dict__.setdefault("_masked_cache", {})
+        key = (head, id(shown), shown.shape)
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.clear()
+            if shown.ndim == 2:  # per label: the rows of the factor head's classes
+                classes = list(self.factor_.classes_)
+                rows = classes if weights.shape[0] > 1 else classes[-1:]
+                shown = shown[[self.labels.index(label) for label in rows]]
+            cache[key] = np.where(shown, weights, 0.0)
+        return cache[key]
 
     def feature_names(self, head: str) -> np.ndarray:
         """The column names of the ``"factor"`` or ``"presence"`` head's matrix."""
@@ -282,11 +300,6 @@ class LinearSuggester:
                 names = np.concatenate([names, self.presence_features_.get_feature_names_out()])
             cache[head] = names
         return cache[head]
-
-
-def _masked(weights: np.ndarray, shown: np.ndarray | None) -> np.ndarray:
-    """The weights with the columns ``shown`` leaves out set to zero (never ranked)."""
-    return weights if shown is None else np.where(shown, weights, 0.0)
 
 
 def _drop_pruned_terms(block: ColumnTransformer | None) -> None:

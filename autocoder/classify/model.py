@@ -25,6 +25,7 @@ from autocoder.records import NO_FACTOR_KEY, Fragment, Presence, Suggestion
 from autocoder.segment import analyse_arrays
 
 MAX_REASONS = 4
+PUSHES_SCANNED = 6  # the strongest pushes towards the presence looked at for one to show
 # Said when only spelling patterns or function words drove a suggestion, so that a reader
 # always sees why (and that it is a weak why).
 NO_SINGLE_WORD = "no single word stands out: judged on the wording as a whole"
@@ -193,10 +194,12 @@ class SuggestionModel:
                 self._reasons(matrix, row, docs[row], labels[row], presences[row])
                 for row in range(len(docs))
             ]
-        names = ranked(matrix, labels, shown=self._shown("factor"))
+        # Ranked among describable features only, so a few more than shown are enough.
+        names = ranked(matrix, labels, k=MAX_REASONS + 4, shown=self._shown("factor"))
         pushes = ranked_presence(
             matrix,
             [None if p is None else p is Presence.PRESENT for p in presences],
+            k=PUSHES_SCANNED,
             shown=self._shown("presence"),
         )
         return [
@@ -205,22 +208,30 @@ class SuggestionModel:
         ]
 
     def _shown(self, head: str) -> np.ndarray | None:
-        """Per column of a head: can it ever be described? (Codebook features depend on the
-        fragment and label; other names on the name only.) Ranking only these puts no
-        feature that explains nothing in the way of one that does."""
+        """Which columns of a head could be described: per column for the presence head,
+        per label (rows in the suggester's label order) and column for the factor head.
+        Ranking only these puts no feature that explains nothing in the way of one that
+        does. Codebook features are shown for their own code only (see _describe_meta)."""
         names = getattr(self.suggester, "feature_names", None)
         if names is None:
             return None
         cache = self.__dict__.setdefault("_shown_cache", {})
         key = (id(self.suggester), head)
         if key not in cache:
-            cache[key] = np.array(
-                [
-                    name.startswith("meta__") or _describe_name(name) is not None
-                    for name in names(head).tolist()
-                ],
-                dtype=bool,
+            listed = names(head).tolist()
+            static = np.array(
+                [not n.startswith("meta__") and _describe_name(n) is not None for n in listed]
             )
+            meta = [n[6:] if n.startswith("meta__") else None for n in listed]
+            if head == "presence":
+                cache[key] = static | np.array([m is not None for m in meta])
+            else:
+                cache[key] = np.array(
+                    [
+                        static | np.array([m is not None and _about(m, label) for m in meta])
+                        for label in self.suggester.labels
+                    ]
+                )
         return cache[key]
 
     def _reasons(
@@ -262,7 +273,7 @@ class SuggestionModel:
         if not reasons:
             reasons.append(self.fallback_reason)
         if presence is not None:
-            for name in pushes[:6]:
+            for name in pushes[:PUSHES_SCANNED]:
                 text = self._describe(name, doc, label)
                 if text and text not in reasons:
                     reasons.append(f"{presence.value}: {text}")
@@ -275,30 +286,38 @@ class SuggestionModel:
         return _describe_name(name)
 
     def _describe_meta(self, feature: str, doc: HasMatches, label: str) -> str | None:
-        # Another code's indicator can push towards this label statistically, but naming it
-        # as a reason would confuse a reader; only this code's own evidence is shown.
+        if not _about(feature, label):
+            return None
         if feature.startswith("CB_"):
             code = feature[3:].removesuffix("_NEG")
-            if code != label:
-                return None
             found = [ind for c, ind, _ in doc.matches if c == code]
             name = self._name(code)
             negated = " (negated)" if feature.endswith("_NEG") else ""
             return f'indicator "{found[0]}" of {name}{negated}' if found else None
         if feature.startswith("CBV_"):
-            code = feature[4:]
-            return f"words from the definition of {self._name(code)}" if code == label else None
+            return f"words from the definition of {self._name(feature[4:])}"
         if feature == "Q_priority":
             return "answers a priority question"
-        if feature.startswith("Q_") and feature[2:] == label:
-            return f"answers a question from the {self._name(feature[2:])} block"
-        return None
+        return f"answers a question from the {self._name(feature[2:])} block"
 
     def _name(self, code: str) -> str:
         try:
             return self.codebook.code(code).name
         except CodebookError:
             return code
+
+
+def _about(feature: str, label: str) -> bool:
+    """Is this codebook feature (a ``meta`` token) one that can explain ``label``?
+
+    Another code's indicator can push towards a label statistically, but naming it as a
+    reason would confuse a reader; only the code's own evidence is shown (and a priority
+    question, which says something about any code)."""
+    if feature.startswith("CB_"):
+        return feature[3:].removesuffix("_NEG") == label
+    if feature.startswith("CBV_"):
+        return feature[4:] == label
+    return feature == "Q_priority" or (feature.startswith("Q_") and feature[2:] == label)
 
 
 _UNSEEN: Any = object()
