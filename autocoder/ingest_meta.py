@@ -33,8 +33,9 @@ FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*(?:\n|\Z)", re.DOTALL | 
 DEFAULT_LIMITS = DEFAULT_SETTINGS.limits
 
 
-class FrontMatterLoader(yaml.SafeLoader):
-    """yaml.safe_load, except that numbers and yes/no stay text (respondent 010 is not 8)."""
+class FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """yaml.safe_load (with libyaml's parser when PyYAML has it), except that numbers and
+    yes/no stay text (respondent 010 is not 8)."""
 
 
 FrontMatterLoader.yaml_implicit_resolvers = {

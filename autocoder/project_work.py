@@ -3,8 +3,9 @@ and in worker processes.
 
 ``process_paths`` streams outcomes (plain, picklable records) for report files; files already
 stored unchanged (same source, same normalised text) are skipped before segmentation.
-``process_parallel`` runs ``jobs - 1`` worker processes (spawned: no inherited threads or
-database handles) alongside this process. Nothing here writes to the database: the caller
+``process_parallel`` runs ``jobs - 1`` worker processes alongside this process: forked
+once the model is loaded (Linux; they never touch the database handle they inherit) or
+spawned. Nothing here writes to the database: the caller
 stores the outcomes.
 """
 
@@ -31,7 +32,7 @@ from autocoder.segment import Unit, segment_reports
 from autocoder.store import meta_key
 from autocoder.transformer_dir import load_any_model
 
-SUGGEST_BATCH = 512  # fragments classified together while coding (fewer, larger batches)
+SUGGEST_BATCH = 2048  # fragments classified together while coding (fewer, larger batches)
 FILES_PER_TASK = 4  # report files a worker takes at a time
 
 __all__ = ["FILES_PER_TASK", "SUGGEST_BATCH", "Coded", "Failed", "Known", "LazyModel", "Outcome"]
@@ -79,13 +80,21 @@ class LazyModel:
         self.codebook = codebook
         self._model: SuggestionModel | None = None
 
-    def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
-        if not fragments:
-            return []
+    def load(self) -> SuggestionModel:
         if self._model is None:
             self._model = load_any_model(self.directory, self.codebook)
             gc.freeze()  # the model lives as long as the job: keep it out of every collection
-        return self._model.suggest(fragments)
+        return self._model
+
+    def warm(self) -> None:
+        """Load the model and suggest for one word, which also builds the spaCy pipeline and
+        the model's lookup tables (so that forked workers start with them)."""
+        self.load().suggest([Fragment("warm-up:0-2", "warm-up", 0, 2, "ja")])
+
+    def suggest(self, fragments: Sequence[Fragment]) -> list[Suggestion]:
+        if not fragments:
+            return []
+        return self.load().suggest(fragments)
 
 
 def process_paths(
@@ -164,9 +173,11 @@ class _WorkerState:
 _worker: list[_WorkerState] = []  # this worker process's state, set once by _init_worker
 
 
-def _init_worker(model_dir: Path | None, known: Known, unit: Unit) -> None:
+def _init_worker(model: LazyModel | Path | None, known: Known, unit: Unit) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
-    _worker.append(_WorkerState(known, unit, LazyModel(model_dir) if model_dir else None))
+    if isinstance(model, Path):
+        model = LazyModel(model)
+    _worker.append(_WorkerState(known, unit, model))
 
 
 def _work(paths: list[Path]) -> list[Outcome]:
@@ -186,11 +197,16 @@ def process_parallel(
     """``jobs - 1`` worker processes plus this one: workers take tasks from the front, this
     process (which also writes the database) takes one from the back whenever no worker
     result is waiting, so no core idles while the workers start up. ``pool_context`` is the
-    multiprocessing start method ("spawn" in ``code_reports``)."""
+    multiprocessing start method: with "fork" the model and the spaCy pipeline are made
+    ready here first and the workers start with them; with "spawn" each worker loads them."""
     size = max(1, min(FILES_PER_TASK, len(files) // (4 * jobs)))
     tasks = deque(list(files[i : i + size]) for i in range(0, len(files), size))
     context = multiprocessing.get_context(pool_context)
-    with context.Pool(jobs - 1, _init_worker, (model_dir, known, unit)) as pool:
+    source: LazyModel | Path | None = model_dir
+    if pool_context == "fork" and model is not None:
+        model.warm()
+        source = model
+    with context.Pool(jobs - 1, _init_worker, (source, known, unit)) as pool:
         running: deque[AsyncResult] = deque()
         while tasks or running:
             while tasks and len(running) < 2 * (jobs - 1):

@@ -12,11 +12,12 @@ gives what ``segment_cues.cue_flags`` gives text by text). Texts that need the f
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
-from spacy.attrs import IS_PUNCT, IS_SPACE, LEMMA, LOWER, ORTH
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LEMMA, LOWER, ORTH
 from spacy.language import Language
 
 from autocoder.segment_analysis import (
@@ -159,30 +160,25 @@ class PieceStore:
         if len(self.ids) + len(pieces) > MAX_CACHED_PIECES or len(self.strings.texts) > MAX_STRINGS:
             self.reset()
             self.strings.clear()
-        strings, number = nlp.vocab.strings, self.strings.number
-        bare, firsts, seconds, _ = _special_pairs(nlp)
-        disabled = [SENTENCE_COMPONENT, CUES_COMPONENT]
+        number = self.strings.number
+        _, firsts, seconds, _ = _special_pairs(nlp)
         add = self.columns
-        for piece, doc in zip(
-            pieces, nlp.pipe(pieces, batch_size=1000, disable=disabled), strict=True
-        ):
-            array = doc.to_array([LOWER, LEMMA, IS_PUNCT, IS_SPACE, ORTH]).tolist()
-            split = bare(piece)
-            first = (strings[array[0][4]], split[0].text)
-            last = (strings[array[-1][4]], split[-1].text)
+        for piece, rows, bare_first, bare_last in _analysed(nlp, pieces):
+            first = (rows[0][4], bare_first)
+            last = (rows[-1][4], bare_last)
             piece_id = self.ids[piece] = len(self.first_token)
             self.texts.append(piece)
             self.first_token.append(first)
             add["start"].extend([add["lower"].size])
-            add["length"].extend([len(array)])
+            add["length"].extend([len(rows)])
             add["special_end"].extend([not firsts.isdisjoint(last)])
             add["special_start"].extend([not seconds.isdisjoint(first)])
             if not firsts.isdisjoint(last):
                 self.last_token[piece_id] = last
-            add["lower"].extend([number(strings[row[0]]) for row in array])
-            add["lemma"].extend([number(strings[row[1]].lower()) for row in array])
-            add["punct"].extend([bool(row[2]) for row in array])
-            add["space"].extend([bool(row[3]) for row in array])
+            add["lower"].extend([number(row[0]) for row in rows])
+            add["lemma"].extend([number(row[1].lower()) for row in rows])
+            add["punct"].extend([bool(row[2]) for row in rows])
+            add["space"].extend([bool(row[3]) for row in rows])
 
     def special_across(self, nlp: Language, pieces: np.ndarray) -> bool:
         pairs = _special_pairs(nlp)[3]
@@ -194,6 +190,64 @@ class PieceStore:
 
 
 STORE = PieceStore()
+CHUNK_CHARS = 50_000  # new pieces go through the pipeline joined by spaces, this much at once
+
+_Rows = list[tuple[str, str, int, int, str]]  # per token: lower, lemma, punct, space, orth
+
+
+def _analysed(nlp: Language, pieces: list[str]) -> Iterator[tuple[str, _Rows, str, str]]:
+    """Each piece's tokens (lowercased text, lemma, is punctuation, is space, text) and the
+    first and last token texts as a tokenizer without special cases splits it.
+
+    Pieces without whitespace go through the pipeline joined by single spaces: the tokenizer
+    splits at whitespace first and tokenises each part on its own, so each piece gets the
+    tokens it gets alone (which tests check), without a Doc per piece."""
+    words = [piece for piece in pieces if not piece.isspace()]
+    for chunk in _chunks(words):
+        yield from _analysed_joined(nlp, chunk)
+    for piece in pieces:
+        if piece.isspace():
+            yield from _analysed_joined(nlp, [piece])
+
+
+def _chunks(words: list[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for word in words:
+        if chunk and size + len(word) > CHUNK_CHARS:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(word)
+        size += len(word) + 1
+    if chunk:
+        yield chunk
+
+
+def _analysed_joined(nlp: Language, chunk: list[str]) -> Iterator[tuple[str, _Rows, str, str]]:
+    bare = _special_pairs(nlp)[0]
+    text = " ".join(chunk)
+    starts = np.zeros(len(chunk), dtype=np.int64)
+    starts[1:] = np.cumsum([len(piece) + 1 for piece in chunk[:-1]])
+    strings = nlp.vocab.strings
+    doc = nlp(text, disable=[SENTENCE_COMPONENT, CUES_COMPONENT])
+    array = doc.to_array([LOWER, LEMMA, IS_PUNCT, IS_SPACE, ORTH, IDX])
+    owner = np.searchsorted(starts, array[:, 5].astype(np.int64), side="right") - 1
+    bounds = np.searchsorted(owner, np.arange(len(chunk) + 1)).tolist()
+    rows = [
+        (strings[lower], strings[lemma], punct, space, strings[orth])
+        for lower, lemma, punct, space, orth, _ in array.tolist()
+    ]
+    split = bare(text)
+    bare_idx = np.array([token.idx for token in split], dtype=np.int64)
+    bare_owner = np.searchsorted(starts, bare_idx, side="right") - 1
+    bare_bounds = np.searchsorted(bare_owner, np.arange(len(chunk) + 1)).tolist()
+    for i, piece in enumerate(chunk):
+        yield (
+            piece,
+            rows[bounds[i] : bounds[i + 1]],
+            split[bare_bounds[i]].text,
+            split[bare_bounds[i + 1] - 1].text,
+        )
 
 
 def analyse_arrays(nlp: Language, texts: list[str]) -> TokenArrays:

@@ -286,14 +286,22 @@ class SuggestionModel:
         return _describe_name(name)
 
     def _describe_meta(self, feature: str, doc: HasMatches, label: str) -> str | None:
+        if not feature.startswith("CB_"):  # the rest depend on the feature and label only
+            cache = self.__dict__.setdefault("_meta_cache", {})
+            key = (feature, label)
+            if key not in cache:
+                cache[key] = self._describe_label_meta(feature, label)
+            return cache[key]
         if not _about(feature, label):
             return None
-        if feature.startswith("CB_"):
-            code = feature[3:].removesuffix("_NEG")
-            found = [ind for c, ind, _ in doc.matches if c == code]
-            name = self._name(code)
-            negated = " (negated)" if feature.endswith("_NEG") else ""
-            return f'indicator "{found[0]}" of {name}{negated}' if found else None
+        code = feature[3:].removesuffix("_NEG")
+        found = [ind for c, ind, _ in doc.matches if c == code]
+        negated = " (negated)" if feature.endswith("_NEG") else ""
+        return f'indicator "{found[0]}" of {self._name(code)}{negated}' if found else None
+
+    def _describe_label_meta(self, feature: str, label: str) -> str | None:
+        if not _about(feature, label):
+            return None
         if feature.startswith("CBV_"):
             return f"words from the definition of {self._name(feature[4:])}"
         if feature == "Q_priority":

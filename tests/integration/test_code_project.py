@@ -215,10 +215,11 @@ def test_segment_only_then_a_model_fills_in(reports: Path, model_dir: Path, tmp_
     assert table_counts(db)["suggestions"] == bare.fragments
 
 
+@pytest.mark.parametrize("context", ["fork", pytest.param("spawn", marks=pytest.mark.slow)])
 def test_jobs_2_stores_the_same_as_jobs_1(
-    reports: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    context: str, reports: Path, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(project_module, "POOL_CONTEXT", "fork")  # fast start; spawn: see below
+    monkeypatch.setattr(project_module, "POOL_CONTEXT", context)
     one = code_reports([reports], tmp_path / "one.db", model_dir, jobs=1)
     two = code_reports([reports], tmp_path / "two.db", model_dir, jobs=2)
     assert (two.new, two.fragments, two.suggestions) == (one.new, one.fragments, one.suggestions)
