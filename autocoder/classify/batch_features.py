@@ -9,6 +9,7 @@ Every string the analysis numbers is looked up once (per fitted model) in small 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,7 @@ class BatchFeaturiser:
         self.tokens, self.meta, self.scoped = tokens, meta, scoped or {}
         self.generation = -1
         self.index: LexiconIndex | None = None
+        self.lock = threading.Lock()
 
     def words(self, batch: BatchInput) -> WordIds:
         """The ``words`` tokens of each text, in order, as TokenTable numbers."""
@@ -233,11 +235,12 @@ class BatchFeaturiser:
 
     def _tables(self, batch: BatchInput) -> dict:
         strings = batch.arrays.strings
-        if self.generation != strings.generation or self.index is not batch.index:
-            self.generation, self.index = strings.generation, batch.index
-            self.tables = _Tables(self, batch.index)
-        self.tables.grow(strings)
-        return self.tables.arrays
+        with self.lock:  # the tables are shared by threads
+            if self.generation != strings.generation or self.index is not batch.index:
+                self.generation, self.index = strings.generation, batch.index
+                self.tables = _Tables(self, batch.index)
+            self.tables.grow(strings)
+            return self.tables.arrays
 
 
 class _Tables:

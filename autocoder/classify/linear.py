@@ -252,15 +252,17 @@ class LinearSuggester:
             return weights
         cache = self.__dict__.setdefault("_masked_cache", {})
         key = (head, id(shown), shown.shape)
-        if key not in cache:
-            if len(cache) >= 8:
-                cache.clear()
+        masked = cache.get(key)
+        if masked is None:
             if shown.ndim == 2:  # per label: the rows of the factor head's classes
                 classes = list(self.factor_.classes_)
                 rows = classes if weights.shape[0] > 1 else classes[-1:]
                 shown = shown[[self.labels.index(label) for label in rows]]
-            cache[key] = np.where(shown, weights, 0.0)
-        return cache[key]
+            masked = np.where(shown, weights, 0.0)
+            if len(cache) >= 8:
+                cache.clear()
+            cache[key] = masked
+        return masked
 
     def feature_names(self, head: str) -> np.ndarray:
         """The column names of the ``"factor"`` or ``"presence"`` head's matrix."""
