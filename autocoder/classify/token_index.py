@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autocoder.classify.features import FeatureDoc
+from autocoder.segment_arrays import ranges
 
 
 class TokenTable:
@@ -130,7 +131,7 @@ class WordIds:
                     extra += map(table.ids.get, tokens, repeat(0))
             ids = np.concatenate([self.ids, np.array(extra, dtype=np.int64)])
             found_rows.append(np.repeat(np.arange(n), lengths))
-            found_columns.append(table.context[prefix][ids[_ranges(starts, lengths)]])
+            found_columns.append(table.context[prefix][ids[ranges(starts, lengths)]])
         return np.concatenate(found_rows), np.concatenate(found_columns)
 
     def neighbour_context(
@@ -143,7 +144,7 @@ class WordIds:
             rows = np.flatnonzero(neighbour >= 0)
             source = neighbour[rows]
             lengths = self.lengths[source]
-            ids = self.ids[_ranges(self.starts[source], lengths)]
+            ids = self.ids[ranges(self.starts[source], lengths)]
             found_rows.append(np.repeat(rows, lengths))
             found_columns.append(table.context[prefix][ids])
         return np.concatenate(found_rows), np.concatenate(found_columns)
@@ -153,12 +154,3 @@ class WordIds:
         row_label = label[self.rows]
         columns = table.factor_words[np.maximum(row_label, 0), self.ids]
         return self.rows, np.where(row_label >= 0, columns, -1)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The concatenation of ``range(start, start + length)`` for each pair."""
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    return np.arange(total) + np.repeat(starts - (ends - lengths), lengths)
