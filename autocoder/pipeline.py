@@ -149,7 +149,7 @@ def batched(items: Iterable[FragmentRecord], size: int) -> Iterator[list[Fragmen
         yield batch
 
 
-CLASSIFY_BATCH = 2048
+CLASSIFY_BATCH = 4096
 
 
 def classify_to_jsonl(

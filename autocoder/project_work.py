@@ -32,7 +32,7 @@ from autocoder.segment import Unit, segment_reports
 from autocoder.store import meta_key
 from autocoder.transformer_dir import load_any_model
 
-SUGGEST_BATCH = 2048  # fragments classified together while coding (fewer, larger batches)
+SUGGEST_BATCH = 4096  # fragments classified together while coding (fewer, larger batches)
 FILES_PER_TASK = 4  # report files a worker takes at a time
 
 __all__ = ["FILES_PER_TASK", "SUGGEST_BATCH", "Coded", "Failed", "Known", "LazyModel", "Outcome"]

@@ -14,14 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autocoder.classify.features import CLAUSE_BREAKS, CONTRAST, CUE_NAMES, NEGATIVE_AFFIX, SCOPE_OF
+from autocoder.classify.clauses import Clauses, TokenRoles, clauses
 from autocoder.classify.lexicon import LexiconIndex
+from autocoder.classify.string_tables import PARITIES, SCOPES, StringTables
 from autocoder.classify.token_index import TokenTable, WordIds
-from autocoder.segment import StringTable, TokenArrays
-from autocoder.segment_arrays import GrowingColumn, ranges
+from autocoder.segment import TokenArrays
+from autocoder.segment_arrays import ranges
 
-SCOPES = ("", "WISH_", "PAST_")  # scope kinds (0: none), as features.SCOPE_OPENERS names them
-PARITIES = ("POL_POS", "POL_NEG", "POL_DNEG")
+SIGNS = ("NEG", "POS")
+# The clause tokens scoped_words writes beyond the lemma ones: per sign, the polarity and its
+# scoped and after-contrast forms, and per scope and sign the claim the fragment ends on.
+POLARITY_TOKENS = {
+    "ev": [f"POL_EV_{sign}" for sign in SIGNS],
+    "scope_ev": [[f"{scope}POL_EV_{sign}" for sign in SIGNS] for scope in SCOPES],
+    "after_ev": [f"AFTER_POL_EV_{sign}" for sign in SIGNS],
+    "end": [[f"POL_END_{scope}{sign}" for sign in SIGNS] for scope in SCOPES],
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,9 @@ class BatchFeaturiser:
         rows = a.rows
         kept = np.flatnonzero(~a.punct)
         lemma, cue = a.lemma[kept], a.cue[kept]
-        classes = t["class_count"][lemma]
+        # cue classes of the lemma, else of the token ("zou" has the lemma "zullen")
+        named = np.where(t["class_count"][lemma] > 0, lemma, a.lower[kept])
+        classes = t["class_count"][named]
         counts = np.where(cue, 2, 1) + classes
         hedged = np.bincount(rows[a.hedge], minlength=len(a.lengths)) > 0
         kept_rows = rows[kept]
@@ -109,16 +119,88 @@ class BatchFeaturiser:
         first_class = at + np.where(cue, 2, 1)
         for k, class_ids in enumerate(t["class_ids"]):
             has = classes > k
-            out[first_class[has] + k] = class_ids[lemma[has]]
+            out[first_class[has] + k] = class_ids[named[has]]
         out[ends[hedge_slot] - 1] = self._id("CUE_HEDGE")
         out_rows = np.repeat(rows[kept], counts)
-        lengths = np.bincount(out_rows, minlength=len(a.lengths)).astype(np.int64)
-        starts = np.zeros(len(lengths), dtype=np.int64)
+        extra_rows, extra = self._clause_words(self._clauses(batch, t))
+        n_rows = len(a.lengths)
+        own = np.bincount(out_rows, minlength=n_rows).astype(np.int64)
+        added = np.bincount(extra_rows, minlength=n_rows).astype(np.int64)
+        lengths = own + added
+        starts = np.zeros(n_rows, dtype=np.int64)
         starts[1:] = np.cumsum(lengths)[:-1]
-        return WordIds(out, out_rows, starts, lengths, {})
+        # each text's own tokens, then what its clauses add (both already in order)
+        merged = np.empty(len(out) + len(extra), dtype=np.int64)
+        own_starts = np.cumsum(own) - own
+        merged[starts[out_rows] + np.arange(len(out)) - own_starts[out_rows]] = out
+        added_starts = np.cumsum(added) - added
+        at = starts[extra_rows] + own[extra_rows] + np.arange(len(extra)) - added_starts[extra_rows]
+        merged[at] = extra
+        return WordIds(merged, np.repeat(np.arange(n_rows), lengths), starts, lengths, {})
 
     def _id(self, token: str) -> int:
         return self.tokens.ids.get(token, 0)
+
+    def _clause_words(self, found: Clauses) -> tuple[np.ndarray, np.ndarray]:
+        """What ``words`` gets from the clauses, in order: per clause its parity and, when it
+        has a polarity, its polarity tokens; per text the claim it ends on."""
+        ids = self._id
+        sign = found.positive.astype(np.int64)
+        polar = found.polar
+        slots = [
+            (
+                np.ones(len(sign), dtype=bool),
+                np.array([ids(p) for p in PARITIES])[found.clause_parity],
+            ),
+            (polar, np.array([ids(x) for x in POLARITY_TOKENS["ev"]])[sign]),
+            (
+                polar & (found.clause_scope > 0),
+                np.array([[ids(x) for x in row] for row in POLARITY_TOKENS["scope_ev"]])[
+                    found.clause_scope, sign
+                ],
+            ),
+            (
+                polar & found.clause_after,
+                np.array([ids(x) for x in POLARITY_TOKENS["after_ev"]])[sign],
+            ),
+        ]
+        keys, rows, values = [], [], []
+        for k, (mask, token_ids) in enumerate(slots):
+            keys.append(found.clause_order[mask] * 5 + k)
+            rows.append(found.clause_rows[mask])
+            values.append(token_ids[mask])
+        texts = np.flatnonzero(found.end >= 0)
+        last = found.end[texts]
+        ends = np.array([[ids(x) for x in row] for row in POLARITY_TOKENS["end"]])
+        keys.append(found.last_clause[texts] * 5 + 4)
+        rows.append(texts)
+        values.append(ends[found.clause_scope[last], sign[last]])
+        order = np.argsort(np.concatenate(keys), kind="stable")
+        return np.concatenate(rows)[order], np.concatenate(values)[order].astype(np.int64)
+
+    def _clauses(self, batch: BatchInput, t: dict) -> Clauses:
+        """The batch's clauses (worked out once for ``words`` and ``scoped_counts``)."""
+        cached = self.__dict__.get("_clauses_cache")
+        if cached is not None and cached[0] is batch:
+            return cached[1]
+        a = batch.arrays
+        breaks = a.punct | t["break"][a.lower]
+        by_lemma, by_token = t["pol_lemma"][a.lemma], t["pol_token"][a.lower]
+        opens_lemma = t["opens"][a.lemma]
+        roles = TokenRoles(
+            rows=a.rows,
+            row_starts=a.starts,
+            breaks=breaks,
+            negation=~breaks & (a.cue | t["on_affix"][a.lower]),
+            downtoner=t["downtoner"][a.lemma],
+            restrictive=t["restrictive"][a.lower],
+            contrast=t["contrast"][a.lower],
+            polarity=np.where(by_lemma != 0, by_lemma, by_token),
+            opens=np.where(opens_lemma > 0, opens_lemma, t["opens"][a.lower]),
+        )
+        found = clauses(roles)
+        self.__dict__["_clauses_cache"] = (batch, found)
+        return found
 
     def meta_counts(self, batch: BatchInput) -> tuple[Occurrences, Matches]:
         """The ``meta`` tokens (indicator matches, definition overlap, question) and the
@@ -193,170 +275,49 @@ class BatchFeaturiser:
         """The presence head's ``scoped`` tokens (as ``features.scoped_words`` writes them)."""
         a = batch.arrays
         t = self._tables(batch)
-        n = len(a.lower)
-        rows, lower, lemma = a.rows, a.lower, a.lemma
-        first = np.zeros(n, dtype=bool)
-        first[a.starts[a.lengths > 0]] = True
-        brk = a.punct | t["break"][lower]
-        negation = ~brk & (a.cue | t["on_affix"][lower])
-        content = ~brk & ~negation
-        contrast = brk & t["contrast"][lower]
-        seen = np.cumsum(contrast)
-        before_row = np.where(first, seen - contrast, 0)
-        after = content & (seen - contrast - np.maximum.accumulate(before_row) > 0)
-        clause = np.cumsum(brk | first)
-        n_clauses = int(clause[-1]) + 1 if n else 0
-        negations = np.bincount(clause[negation], minlength=n_clauses)
-        parity = np.where(negations % 2 == 1, 1, np.where(negations > 0, 2, 0))
-        opener = np.where(content & (t["opens"][lemma] > 0), np.arange(n), -1)
-        previous = np.full(n, -1, dtype=np.int64)
-        if n > 1:
-            previous[1:] = np.maximum.accumulate(opener)[:-1]
-        scoped = content & (previous >= 0)
-        scoped[scoped] = clause[previous[scoped]] == clause[scoped]
-        kind = np.zeros(n, dtype=np.int64)
-        kind[scoped] = t["opens"][lemma[previous[scoped]]]
-        clauses = np.unique(clause[content])
-        clause_rows = np.zeros(n_clauses, dtype=np.int64)
-        clause_rows[clause] = rows
-        c = np.flatnonzero(content)
-        s = np.flatnonzero(scoped)
-        f = np.flatnonzero(after)
-        parts_rows = [rows[s], rows[f], clause_rows[clauses], rows[c]]
-        pol = (t["pol_pos"], t["pol_neg"], t["pol_dneg"])
-        c_parity = parity[clause[c]]
-        parts_columns = [
-            np.where(kind[s] == 1, t["wish"][lemma[s]], t["past"][lemma[s]]),
-            t["after"][lemma[f]],
-            t["parity_columns"][parity[clauses]],
-            np.choose(c_parity, [column[lemma[c]] for column in pol]),
+        found = self._clauses(batch, t)
+        rows, lemma = a.rows, a.lemma
+        words = found.words
+        scoped = words[found.scope > 0]
+        scope_columns = (t["wish"], t["past"], t["now"])
+        kinds = found.scope[found.scope > 0] - 1
+        after = words[found.after]
+        by_parity = (t["pol_pos"], t["pol_neg"], t["pol_dneg"])
+        sign = found.positive.astype(np.int64)
+        polar = found.polar
+        column = self._scoped_column
+        scope_ev = np.array([[column(x) for x in row] for row in POLARITY_TOKENS["scope_ev"]])
+        with_scope = polar & (found.clause_scope > 0)
+        with_after = polar & found.clause_after
+        texts = np.flatnonzero(found.end >= 0)
+        last = found.end[texts]
+        ends = np.array([[column(x) for x in row] for row in POLARITY_TOKENS["end"]])
+        parts = [
+            (rows[scoped], np.choose(kinds, [c[lemma[scoped]] for c in scope_columns])),
+            (rows[after], t["after"][lemma[after]]),
+            (found.clause_rows, t["parity_columns"][found.clause_parity]),
+            (rows[words], np.choose(found.parity, [c[lemma[words]] for c in by_parity])),
+            (found.clause_rows[polar], self._columns("ev")[sign[polar]]),
+            (found.clause_rows[with_scope], scope_ev[found.clause_scope, sign][with_scope]),
+            (found.clause_rows[with_after], self._columns("after_ev")[sign[with_after]]),
+            (texts, ends[found.clause_scope[last], sign[last]]),
         ]
-        return Occurrences(np.concatenate(parts_rows), np.concatenate(parts_columns))
+        return Occurrences(
+            np.concatenate([r for r, _ in parts]),
+            np.concatenate([np.asarray(c, dtype=np.int64) for _, c in parts]),
+        )
+
+    def _scoped_column(self, token: str) -> int:
+        return self.scoped.get(token, -1)
+
+    def _columns(self, name: str) -> np.ndarray:
+        return np.array([self._scoped_column(x) for x in POLARITY_TOKENS[name]], dtype=np.int64)
 
     def _tables(self, batch: BatchInput) -> dict:
         strings = batch.arrays.strings
         with self.lock:  # the tables are shared by threads
             if self.generation != strings.generation or self.index is not batch.index:
                 self.generation, self.index = strings.generation, batch.index
-                self.tables = _Tables(self, batch.index)
+                self.tables = StringTables(self.tokens.ids, self.meta, self.scoped, batch.index)
             self.tables.grow(strings)
             return self.tables.arrays
-
-
-class _Tables:
-    """Per string number: what it is in the fitted vocabularies and the lexicon index
-    (columns that grow as the string table does)."""
-
-    def __init__(self, owner: BatchFeaturiser, index: LexiconIndex) -> None:
-        self.owner, self.index, self.done = owner, index, 0
-        self.columns = {name: GrowingColumn(dtype) for name, dtype in _PER_STRING.items()}
-        self.class_ids = [GrowingColumn(np.int64) for _ in range(WIDEST_CUE_NAMES)]
-        self.hit_numbers = GrowingColumn(np.int64)
-        self.shared_lexicons = GrowingColumn(np.int64)
-        meta, scoped = owner.meta, owner.scoped
-        codes = [code for code, _ in index.found]
-        self.fixed = {
-            "cb": _columns(meta, [f"CB_{c}" for c in codes]),
-            "cb_neg": _columns(meta, [f"CB_{c}_NEG" for c in codes]),
-            "cbv": _columns(meta, [f"CBV_{c}" for c in index.codes]),
-            "parity_columns": _columns(scoped, list(PARITIES)),
-        }
-        self.sequences = [
-            (number, sequence) for items in index.sequences.values() for number, sequence in items
-        ]
-        self.sequence_words = {word for _, sequence in self.sequences for word in sequence}
-        self.arrays: dict = {}
-
-    def grow(self, strings: StringTable) -> None:
-        texts = strings.texts
-        if self.done == len(texts) and self.arrays:
-            return
-        if not self.arrays or not self.sequence_words.isdisjoint(texts[self.done :]):
-            self.fixed.update(self._sequence_table(strings))
-        rows: dict[str, list] = {name: [] for name in _PER_STRING}
-        class_ids: list[list[int]] = [[] for _ in self.class_ids]
-        for text in texts[self.done :]:
-            self._add(text, rows, class_ids)
-        self.done = len(texts)
-        for name, values in rows.items():
-            self.columns[name].extend(values)
-        for column, values in zip(self.class_ids, class_ids, strict=True):
-            column.extend(values)
-        arrays = {name: column.data[: column.size] for name, column in self.columns.items()}
-        arrays["class_ids"] = [column.data[: column.size] for column in self.class_ids]
-        arrays["hit_numbers"] = self.hit_numbers.data
-        arrays["shared_lexicons"] = self.shared_lexicons.data
-        self.arrays = {**arrays, **self.fixed}
-
-    def _sequence_table(self, strings: StringTable) -> dict[str, np.ndarray]:
-        """The multi-word indicators as string numbers (-3: a word not numbered yet), padded
-        with -2, with their lengths and indicator numbers, in the order of their first word
-        (``sequence_first``, sorted; ``sequence_order`` gives the row for each)."""
-        known = strings.ids
-        width = max((len(sequence) for _, sequence in self.sequences), default=1)
-        lemmas = np.full((len(self.sequences), width), -2, dtype=np.int64)
-        for row, (_, sequence) in enumerate(self.sequences):
-            lemmas[row, : len(sequence)] = [known.get(word, -3) for word in sequence]
-        order = np.argsort(lemmas[:, 0], kind="stable")
-        return {
-            "sequence_lemmas": lemmas,
-            "sequence_length": np.array([len(q) for _, q in self.sequences], dtype=np.int64),
-            "sequence_number": np.array([n for n, _ in self.sequences], dtype=np.int64),
-            "sequence_first": lemmas[order, 0],
-            "sequence_order": order,
-        }
-
-    def _add(self, text: str, row: dict[str, list], class_ids: list[list[int]]) -> None:
-        ids, scoped = self.owner.tokens.ids, self.owner.scoped
-        info = self.index.info(text)
-        hits, shared = info if info is not None else ((), ())
-        row["word"].append(ids.get(text, 0))
-        row["neg"].append(ids.get("NEG_" + text, 0))
-        names = CUE_NAMES.get(text, ())
-        row["class_count"].append(len(names))
-        for k, column in enumerate(class_ids):
-            column.append(ids.get(names[k], 0) if k < len(names) else 0)
-        row["hit_start"].append(self.hit_numbers.size)
-        row["hit_length"].append(len(hits))
-        self.hit_numbers.extend(list(hits))
-        row["shared_start"].append(self.shared_lexicons.size)
-        row["shared_length"].append(len(shared))
-        self.shared_lexicons.extend(list(shared))
-        row["starts_sequence"].append(text in self.index.sequences)
-        row["break"].append(text in CLAUSE_BREAKS)
-        row["contrast"].append(text in CONTRAST)
-        row["on_affix"].append(
-            text.startswith("on") and len(text) > 6 and text.endswith(NEGATIVE_AFFIX)
-        )
-        row["opens"].append(SCOPES.index(SCOPE_OF[text]) if text in SCOPE_OF else 0)
-        for name, prefix in (("after", "AFTER_"), ("wish", "WISH_"), ("past", "PAST_")):
-            row[name].append(scoped.get(prefix + text, -1))
-        for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITIES, strict=True):
-            row[name].append(scoped.get(f"{parity}_{text}", -1))
-
-
-def _columns(vocabulary: dict[str, int], terms: list[str]) -> np.ndarray:
-    return np.array([vocabulary.get(term, -1) for term in terms] or [-1], dtype=np.int64)
-
-
-WIDEST_CUE_NAMES = max(map(len, CUE_NAMES.values()))
-_PER_STRING: dict[str, type] = {
-    "word": np.int64,
-    "neg": np.int64,
-    "class_count": np.int64,
-    "hit_start": np.int64,
-    "hit_length": np.int64,
-    "shared_start": np.int64,
-    "shared_length": np.int64,
-    "starts_sequence": bool,
-    "break": bool,
-    "contrast": bool,
-    "on_affix": bool,
-    "opens": np.int64,
-    "after": np.int64,
-    "wish": np.int64,
-    "past": np.int64,
-    "pol_pos": np.int64,
-    "pol_neg": np.int64,
-    "pol_dneg": np.int64,
-}

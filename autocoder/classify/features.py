@@ -2,15 +2,21 @@
 
 Each fragment becomes strings that standard scikit-learn vectorisers read:
 - ``words``: lemmas, with ``NEG_`` lemmas inside a negation scope (so "geen vertrouwen" and
-  "vertrouwen" differ), plus a few general Dutch cue classes (wish, contrast, past, now);
+  "vertrouwen" differ), plus a few general Dutch cue classes (wish, contrast, past, now) of
+  the lemma or the token ("zou" has the lemma "zullen"), and each clause's negation parity
+  and polarity (below), so that the presence head's factor|word columns can weigh them;
 - ``chars``: the lowercased text, for character n-grams (spelling variants, compounds, typos);
 - ``meta``: codebook-aware tokens (indicator matches per code, overlap with each code's
   definition) and the guide question's code block, which the model may weigh like any feature;
 - ``context``: the lemmas of the fragments just before and after it in the same report
   (answers run on: a short "Dat klopt." is about what was said before);
 - ``scoped``: for the presence head, lemmas marked by the clause they stand in: after a
-  contrast ("maar ..." carries the claim), after a wish or need, in a past-time clause, and the
-  parity of negations in the clause (so "geen gebrek aan" reads as a double negation).
+  contrast ("maar ..." or a clause opening with "alleen" carries the claim), after a wish or
+  need, in a past or now clause, and the parity of negations in the clause (so "geen gebrek
+  aan" reads as a double negation); each clause's polarity (its evaluative words under its
+  negations and downtoners, else its negations alone: "niet goed" and "er is geen overleg"
+  are negative, "geen probleem" positive) and that of the last clause that has one, the
+  claim the fragment ends on. The word lists are general Dutch (classify.cue_words).
 Keeping the estimator on plain strings means it saves in a safe format (no custom classes).
 """
 
@@ -20,48 +26,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from autocoder.classify.cue_words import (
+    CLAUSE_BREAKS,
+    CONTRAST,
+    CUE_NAMES,
+    DOWNTONERS,
+    NEGATIVE_AFFIX,
+    NOT_NEGATIVE_ON,
+    PARITY,
+    POLARITY,
+    RESTRICTIVE,
+    SCOPE_OF,
+)
 from autocoder.classify.lexicon import CodeLexicon, LexiconIndex, lexicon_index
 from autocoder.codebook import Codebook
 from autocoder.segment import TextAnalysis, analyse_texts
-
-# General Dutch cue classes (not tied to any codebook or corpus). They mark how a statement is
-# made, which is what presence hinges on: a wish implies something is missing now.
-CUES: dict[str, frozenset[str]] = {
-    "WISH": frozenset(
-        [
-            "behoefte",
-            "wens",
-            "wensen",
-            "zou",
-            "zouden",
-            "moeten",
-            "mogen",
-            "graag",
-            "hopen",
-            "hoop",
-            "verlangen",
-            "missen",
-            "verbeteren",
-            "verbetering",
-            "beter",
-            "ontbreken",
-            "nodig",
-        ]
-    ),
-    "CONTRAST": frozenset(
-        ["maar", "echter", "toch", "alleen", "hoewel", "terwijl", "daarentegen", "wel"]
-    ),
-    "PAST": frozenset(
-        ["vroeger", "eerst", "destijds", "toen", "voorheen", "ooit", "begin", "aanvankelijk"]
-    ),
-    "NOW": frozenset(["nu", "inmiddels", "tegenwoordig", "momenteel", "sindsdien", "intussen"]),
-    "LACK": frozenset(
-        ["te", "weinig", "gebrek", "tekort", "krap", "onvoldoende", "amper", "nauwelijks"]
-    ),
-    "PRAISE": frozenset(
-        ["goed", "prima", "fijn", "sterk", "helder", "duidelijk", "uitstekend", "prettig"]
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +109,6 @@ def neighbours(positions: Sequence[tuple[str, int]]) -> tuple[list[int], list[in
     return before, after
 
 
-# Per lemma: the cue classes it belongs to, in CUES order.
-CUE_NAMES: dict[str, tuple[str, ...]] = {}
-for _name, _words in CUES.items():
-    for _word in _words:
-        CUE_NAMES[_word] = (*CUE_NAMES.get(_word, ()), _name)
-
-
 _Parts = tuple[str, str, str, str, tuple[tuple[str, str, bool], ...]]
 
 
@@ -151,8 +123,9 @@ def _doc(text: str, analysis: TextAnalysis, question: str, index: LexiconIndex) 
     words: list[str] = []
     append = words.append
     cue_names = CUE_NAMES
+    tokens = analysis.tokens
     if True in negated or True in cues:
-        for lemma, neg, cue, skip in zip(lemmas, negated, cues, punct, strict=True):
+        for token, lemma, neg, cue, skip in zip(tokens, lemmas, negated, cues, punct, strict=True):
             if skip:
                 continue
             if cue:
@@ -160,85 +133,113 @@ def _doc(text: str, analysis: TextAnalysis, question: str, index: LexiconIndex) 
                 append(lemma)
             else:
                 append("NEG_" + lemma if neg else lemma)
-            names = cue_names.get(lemma)
+            names = cue_names.get(lemma) or cue_names.get(token)
             if names:
                 words += names
     else:
-        for lemma, skip in zip(lemmas, punct, strict=True):
+        for token, lemma, skip in zip(tokens, lemmas, punct, strict=True):
             if skip:
                 continue
             append(lemma)
-            names = cue_names.get(lemma)
+            names = cue_names.get(lemma) or cue_names.get(token)
             if names:
                 words += names
     if True in analysis.hedge:
         append("CUE_HEDGE")
     meta, matches = index.meta(lemmas, negated, question)
-    return " ".join(words), text.lower(), meta, scoped_words(analysis), matches
-
-
-SCOPE_OPENERS = {"WISH_": CUES["WISH"], "PAST_": CUES["PAST"] | {"was", "waren", "had", "hadden"}}
-CONTRAST = frozenset("maar echter toch".split())
-CLAUSE_BREAKS = frozenset("maar want omdat terwijl hoewel".split())
-NEGATIVE_AFFIX = (
-    "ijk",
-    "baar",
-    "handig",
-    "realistisch",
-    "voldoende",
-    "zeker",
-    "bekend",
-    "tevreden",
-    "prettig",
-    "helder",
-)
-
-
-# Per lemma: the scope it opens (the first of SCOPE_OPENERS that holds it).
-SCOPE_OF: dict[str, str] = {}
-for _name, _words in reversed(SCOPE_OPENERS.items()):
-    SCOPE_OF.update(dict.fromkeys(_words, _name))
+    scoped = scoped_words(analysis)
+    # The clauses' negation parity and polarity also go into ``words``, so that the presence
+    # head's factor|word columns can weigh them per factor.
+    words += [
+        token
+        for token in scoped.split()
+        if token in PARITY or "POL_EV_" in token or token.startswith("POL_END_")
+    ]
+    return " ".join(words), text.lower(), meta, scoped, matches
 
 
 def scoped_words(analysis: TextAnalysis) -> str:
-    """Lemmas tagged by clause: after a contrast, in a wish or past scope, negation parity."""
+    """Lemmas tagged by clause: after a contrast, in a wish, past or now scope, negation
+    parity; each clause's polarity (its evaluative words under its negations, else its
+    negations alone), and the polarity of the last clause that has one: the claim the
+    fragment ends on."""
     out: list[str] = []
     clause: list[str] = []
     negations = 0
+    evaluation = 0
     scope = ""
+    last = ""
     after_contrast = False
     scope_of = SCOPE_OF
+    polarity = POLARITY
     breaks = CLAUSE_BREAKS
     for token, lemma, cue, punct in zip(
         analysis.tokens, analysis.lemmas, analysis.cue, analysis.is_punct, strict=True
     ):
         if punct or token in breaks:
             if clause:
-                _close_clause(out, clause, negations)
+                last = (
+                    _close_clause(out, clause, negations, evaluation, scope, after_contrast) or last
+                )
                 clause = []
-            negations, scope = 0, ""
+            negations, evaluation, scope = 0, 0, ""
             after_contrast = after_contrast or token in CONTRAST
             continue
+        if not clause and token in RESTRICTIVE:
+            after_contrast = True
         # Dutch "on-" adjectives (onduidelijk, onvoldoende, onbelangrijk) negate like a cue.
-        if cue or (token.startswith("on") and len(token) > 6 and token.endswith(NEGATIVE_AFFIX)):
+        if cue or (
+            token.startswith("on")
+            and len(token) > 6
+            and token.endswith(NEGATIVE_AFFIX)
+            and not token.startswith(NOT_NEGATIVE_ON)
+        ):
             negations += 1
             continue
+        if lemma in DOWNTONERS:
+            negations += 1
+        # Lemma, else token, else the token without the adjective ending ("goede", "lastige").
+        evaluation += polarity.get(lemma) or polarity.get(token) or polarity.get(token[:-1], 0)
         clause.append(lemma)
         if scope:
             out.append(scope + lemma)
         if after_contrast:
             out.append("AFTER_" + lemma)
-        scope = scope_of.get(lemma, scope)
+        scope = scope_of.get(lemma) or scope_of.get(token) or scope
     if clause:
-        _close_clause(out, clause, negations)
+        last = _close_clause(out, clause, negations, evaluation, scope, after_contrast) or last
+    if last:
+        out.append(last)
     return " ".join(out)
 
 
-def _close_clause(out: list[str], clause: list[str], negations: int) -> None:
+def _close_clause(
+    out: list[str],
+    clause: list[str],
+    negations: int,
+    evaluation: int = 0,
+    scope: str = "",
+    after_contrast: bool = False,
+) -> str:
+    """Add the clause's tokens; return its claim token (``POL_END_...``; "" when the clause
+    has no polarity)."""
     parity = "POL_NEG" if negations % 2 else ("POL_DNEG" if negations else "POL_POS")
     out.append(parity)
     prefix = parity + "_"
     out += [prefix + lemma for lemma in clause]
+    if evaluation:
+        positive = (evaluation > 0) != bool(negations % 2)
+    elif negations:  # "er is geen overleg" is negative, "geen gebrek aan" positive
+        positive = not negations % 2
+    else:
+        return ""
+    sign = "POS" if positive else "NEG"
+    out.append("POL_EV_" + sign)
+    if scope:
+        out.append(scope + "POL_EV_" + sign)
+    if after_contrast:
+        out.append("AFTER_POL_EV_" + sign)
+    return f"POL_END_{scope}{sign}"
 
 
 def question_token(question: int | None, question_codes: dict[int, str], priority: set[int]) -> str:

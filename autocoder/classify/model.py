@@ -11,8 +11,8 @@ import numpy as np
 from spacy.lang.nl.stop_words import STOP_WORDS
 
 from autocoder.classify.batch_features import BatchInput, Matches
+from autocoder.classify.cue_words import CUES
 from autocoder.classify.features import (
-    CUES,
     FeatureDoc,
     feature_docs,
     neighbours,
@@ -29,7 +29,7 @@ PUSHES_SCANNED = 6  # the strongest pushes towards the presence looked at for on
 # Said when only spelling patterns or function words drove a suggestion, so that a reader
 # always sees why (and that it is a weak why).
 NO_SINGLE_WORD = "no single word stands out: judged on the wording as a whole"
-SCOPE_PREFIXES = ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_")
+SCOPE_PREFIXES = ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_", "NOW_")
 CUE_WORDS = {
     "CUE_NEG": "a negation",
     "CUE_HEDGE": "hedging",

@@ -38,7 +38,8 @@ import numpy as np
 from scipy.special import expit, log_softmax, softmax
 from spacy.lang.nl.stop_words import STOP_WORDS
 
-from autocoder.classify.features import CUES, FeatureDoc
+from autocoder.classify.cue_words import CUES
+from autocoder.classify.features import FeatureDoc
 from autocoder.classify.model import SuggestionModel
 from autocoder.errors import ModelError, OptionalDependencyError
 from autocoder.records import Fragment

@@ -39,8 +39,11 @@ SEGMENT = (
 )
 CLASSIFY = (
     "classify.lexicon",
+    "classify.cue_words",
     "classify.features",
     "classify.token_index",
+    "classify.clauses",
+    "classify.string_tables",
     "classify.batch_features",
     "classify.char_table",
     "classify.fast_vectoriser",

@@ -62,3 +62,29 @@ def test_context_comes_from_neighbours_in_the_same_report_only():
     assert "P_" not in other.context and "N_" not in other.context
     shuffled = docs(list(reversed(texts)), positions=list(reversed(positions)))
     assert shuffled[1].context == second.context
+
+
+def test_clause_polarity_reads_evaluative_words_under_negation():
+    assert "POL_EV_NEG" in scoped_words(analysis("De samenwerking loopt niet goed."))
+    assert "POL_EV_POS" in scoped_words(analysis("Daar hebben wij geen probleem mee."))
+    assert "POL_EV_NEG" in scoped_words(analysis("Er is geen overleg."))  # negation alone
+    assert "POL_EV_POS" in scoped_words(analysis("Dat is minder lastig."))  # a downtoner
+    assert "POL_EV_POS" in scoped_words(analysis("Dat waren lastige maar goede gesprekken."))
+
+
+def test_the_last_clause_with_a_polarity_is_the_claim():
+    words = scoped_words(analysis("Vroeger was het moeizaam, nu loopt het goed."))
+    assert words.split()[-1] == "POL_END_NOW_POS"
+    assert "POL_END_NEG" in scoped_words(analysis("Het contact is prima, alleen de regie is zwak."))
+
+
+def test_restrictive_alleen_opens_a_contrast_and_token_cues_count():
+    words = scoped_words(analysis("Het loopt goed, alleen verwateren de afspraken."))
+    assert "AFTER_verwateren" in words and "AFTER_lopen" not in words
+    (doc,) = docs(["Het zou beter kunnen."])
+    assert "WISH" in doc.words.split()  # "zou" is lemmatised "zullen"
+
+
+def test_on_words_that_are_no_negation():
+    assert "POL_DNEG" not in scoped_words(analysis("Dat is niet onmiddellijk duidelijk."))
+    assert "POL_DNEG" in scoped_words(analysis("Dat is niet onduidelijk."))

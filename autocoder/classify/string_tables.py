@@ -1,0 +1,172 @@
+"""Per string of the analysis: what it is to a fitted model (BatchFeaturiser's tables).
+
+Every string the batch analysis numbers (a lowercased token or a lemma) is looked up once:
+its TokenTable number as a word and as a negated word, its cue classes, its indicator matches
+and definition overlap (the lexicon index), and what it is in a clause (break, contrast,
+negation, downtoner, evaluative word, scope opener) with its ``scoped`` columns. The tables
+are numpy columns indexed by string number, grown as the string table grows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autocoder.classify.cue_words import (
+    CLAUSE_BREAKS,
+    CONTRAST,
+    CUE_NAMES,
+    DOWNTONERS,
+    NEGATIVE_AFFIX,
+    NOT_NEGATIVE_ON,
+    PARITY,
+    POLARITY,
+    RESTRICTIVE,
+    SCOPE_OF,
+)
+from autocoder.classify.lexicon import LexiconIndex
+from autocoder.segment import StringTable
+from autocoder.segment_arrays import GrowingColumn
+
+SCOPES = ("", "WISH_", "PAST_", "NOW_")  # scope kinds (0: none), as in features.SCOPE_OPENERS
+PARITIES = PARITY
+
+
+class StringTables:
+    """Per string number: what it is in the fitted vocabularies and the lexicon index
+    (columns that grow as the string table does)."""
+
+    def __init__(
+        self,
+        tokens: dict[str, int],
+        meta: dict[str, int],
+        scoped: dict[str, int],
+        index: LexiconIndex,
+    ) -> None:
+        self.tokens, self.scoped, self.index, self.done = tokens, scoped, index, 0
+        self.columns = {name: GrowingColumn(dtype) for name, dtype in _PER_STRING.items()}
+        self.class_ids = [GrowingColumn(np.int64) for _ in range(WIDEST_CUE_NAMES)]
+        self.hit_numbers = GrowingColumn(np.int64)
+        self.shared_lexicons = GrowingColumn(np.int64)
+        codes = [code for code, _ in index.found]
+        self.fixed = {
+            "cb": _columns(meta, [f"CB_{c}" for c in codes]),
+            "cb_neg": _columns(meta, [f"CB_{c}_NEG" for c in codes]),
+            "cbv": _columns(meta, [f"CBV_{c}" for c in index.codes]),
+            "parity_columns": _columns(scoped, list(PARITIES)),
+        }
+        self.sequences = [
+            (number, sequence) for items in index.sequences.values() for number, sequence in items
+        ]
+        self.sequence_words = {word for _, sequence in self.sequences for word in sequence}
+        self.arrays: dict = {}
+
+    def grow(self, strings: StringTable) -> None:
+        texts = strings.texts
+        if self.done == len(texts) and self.arrays:
+            return
+        if not self.arrays or not self.sequence_words.isdisjoint(texts[self.done :]):
+            self.fixed.update(self._sequence_table(strings))
+        rows: dict[str, list] = {name: [] for name in _PER_STRING}
+        class_ids: list[list[int]] = [[] for _ in self.class_ids]
+        for text in texts[self.done :]:
+            self._add(text, rows, class_ids)
+        self.done = len(texts)
+        for name, values in rows.items():
+            self.columns[name].extend(values)
+        for column, values in zip(self.class_ids, class_ids, strict=True):
+            column.extend(values)
+        arrays = {name: column.data[: column.size] for name, column in self.columns.items()}
+        arrays["class_ids"] = [column.data[: column.size] for column in self.class_ids]
+        arrays["hit_numbers"] = self.hit_numbers.data
+        arrays["shared_lexicons"] = self.shared_lexicons.data
+        self.arrays = {**arrays, **self.fixed}
+
+    def _sequence_table(self, strings: StringTable) -> dict[str, np.ndarray]:
+        """The multi-word indicators as string numbers (-3: a word not numbered yet), padded
+        with -2, with their lengths and indicator numbers, in the order of their first word
+        (``sequence_first``, sorted; ``sequence_order`` gives the row for each)."""
+        known = strings.ids
+        width = max((len(sequence) for _, sequence in self.sequences), default=1)
+        lemmas = np.full((len(self.sequences), width), -2, dtype=np.int64)
+        for row, (_, sequence) in enumerate(self.sequences):
+            lemmas[row, : len(sequence)] = [known.get(word, -3) for word in sequence]
+        order = np.argsort(lemmas[:, 0], kind="stable")
+        return {
+            "sequence_lemmas": lemmas,
+            "sequence_length": np.array([len(q) for _, q in self.sequences], dtype=np.int64),
+            "sequence_number": np.array([n for n, _ in self.sequences], dtype=np.int64),
+            "sequence_first": lemmas[order, 0],
+            "sequence_order": order,
+        }
+
+    def _add(self, text: str, row: dict[str, list], class_ids: list[list[int]]) -> None:
+        ids, scoped = self.tokens, self.scoped
+        info = self.index.info(text)
+        hits, shared = info if info is not None else ((), ())
+        row["word"].append(ids.get(text, 0))
+        row["neg"].append(ids.get("NEG_" + text, 0))
+        names = CUE_NAMES.get(text, ())
+        row["class_count"].append(len(names))
+        for k, column in enumerate(class_ids):
+            column.append(ids.get(names[k], 0) if k < len(names) else 0)
+        row["hit_start"].append(self.hit_numbers.size)
+        row["hit_length"].append(len(hits))
+        self.hit_numbers.extend(list(hits))
+        row["shared_start"].append(self.shared_lexicons.size)
+        row["shared_length"].append(len(shared))
+        self.shared_lexicons.extend(list(shared))
+        row["starts_sequence"].append(text in self.index.sequences)
+        row["break"].append(text in CLAUSE_BREAKS)
+        row["contrast"].append(text in CONTRAST)
+        row["on_affix"].append(
+            text.startswith("on")
+            and len(text) > 6
+            and text.endswith(NEGATIVE_AFFIX)
+            and not text.startswith(NOT_NEGATIVE_ON)
+        )
+        row["pol_lemma"].append(POLARITY.get(text, 0))
+        row["pol_token"].append(POLARITY.get(text) or POLARITY.get(text[:-1], 0))
+        row["downtoner"].append(text in DOWNTONERS)
+        row["restrictive"].append(text in RESTRICTIVE)
+        row["opens"].append(SCOPES.index(SCOPE_OF[text]) if text in SCOPE_OF else 0)
+        for name, prefix in (
+            ("after", "AFTER_"),
+            ("wish", "WISH_"),
+            ("past", "PAST_"),
+            ("now", "NOW_"),
+        ):
+            row[name].append(scoped.get(prefix + text, -1))
+        for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITIES, strict=True):
+            row[name].append(scoped.get(f"{parity}_{text}", -1))
+
+
+def _columns(vocabulary: dict[str, int], terms: list[str]) -> np.ndarray:
+    return np.array([vocabulary.get(term, -1) for term in terms] or [-1], dtype=np.int64)
+
+
+WIDEST_CUE_NAMES = max(map(len, CUE_NAMES.values()))
+_PER_STRING: dict[str, type] = {
+    "word": np.int64,
+    "neg": np.int64,
+    "class_count": np.int64,
+    "hit_start": np.int64,
+    "hit_length": np.int64,
+    "shared_start": np.int64,
+    "shared_length": np.int64,
+    "starts_sequence": bool,
+    "break": bool,
+    "contrast": bool,
+    "on_affix": bool,
+    "opens": np.int64,
+    "after": np.int64,
+    "wish": np.int64,
+    "past": np.int64,
+    "now": np.int64,
+    "pol_lemma": np.int64,
+    "pol_token": np.int64,
+    "downtoner": bool,
+    "restrictive": bool,
+    "pol_pos": np.int64,
+    "pol_neg": np.int64,
+    "pol_dneg": np.int64,
+}
