@@ -162,23 +162,26 @@ class PieceStore:
             self.strings.clear()
         number = self.strings.number
         _, firsts, seconds, _ = _special_pairs(nlp)
-        add = self.columns
+        new: dict[str, list] = {name: [] for name in self.columns}
+        size = self.columns["lower"].size
         for piece, rows, bare_first, bare_last in _analysed(nlp, pieces):
             first = (rows[0][4], bare_first)
             last = (rows[-1][4], bare_last)
             piece_id = self.ids[piece] = len(self.first_token)
             self.texts.append(piece)
             self.first_token.append(first)
-            add["start"].extend([add["lower"].size])
-            add["length"].extend([len(rows)])
-            add["special_end"].extend([not firsts.isdisjoint(last)])
-            add["special_start"].extend([not seconds.isdisjoint(first)])
+            new["start"].append(size + len(new["lower"]))
+            new["length"].append(len(rows))
+            new["special_end"].append(not firsts.isdisjoint(last))
+            new["special_start"].append(not seconds.isdisjoint(first))
             if not firsts.isdisjoint(last):
                 self.last_token[piece_id] = last
-            add["lower"].extend([number(row[0]) for row in rows])
-            add["lemma"].extend([number(row[1].lower()) for row in rows])
-            add["punct"].extend([bool(row[2]) for row in rows])
-            add["space"].extend([bool(row[3]) for row in rows])
+            new["lower"] += [number(row[0]) for row in rows]
+            new["lemma"] += [number(row[1].lower()) for row in rows]
+            new["punct"] += [bool(row[2]) for row in rows]
+            new["space"] += [bool(row[3]) for row in rows]
+        for name, values in new.items():  # one write per column (not one per piece)
+            self.columns[name].extend(values)
 
     def special_across(self, nlp: Language, pieces: np.ndarray) -> bool:
         pairs = _special_pairs(nlp)[3]
