@@ -3,10 +3,11 @@
 ``code_reports`` reads, segments and classifies each report and stores it with its
 suggestions in one transaction, so an interrupted run leaves a consistent project that a
 re-run completes. Files already stored unchanged (same source, same normalised text) are
-skipped before segmentation. With ``jobs > 1``, ``jobs - 1`` worker processes (spawned: no
-inherited threads or database handles) read, segment and classify alongside this process;
-only this process writes to the database. A report's source is its resolved file path.
-The reading, segmenting and classifying (and the worker pool) live in ``project_work``.
+skipped before segmentation. With ``jobs > 1``, ``jobs - 1`` worker processes (forked with
+the loaded model on Linux, spawned elsewhere; they never touch the database handle) read,
+segment and classify alongside this process; only this process writes to the database. A
+report's source is its resolved file path. The reading, segmenting and classifying (and the
+worker pool) live in ``project_work``.
 """
 
 from __future__ import annotations
