@@ -53,6 +53,7 @@ from autocoder.segment_components import (
     SENTENCE_COMPONENT,
     TEXT_KEY,
     add_special_cases,
+    lemma_lookup,
     register_extensions,
 )
 from autocoder.segment_lines import BLANK, HEADING, ITEM, QUESTION, TEXT, TURN, strip_span
@@ -95,23 +96,24 @@ CHUNK_CHARS = 1000
 
 @cache
 def _pipeline() -> Language:
-    """spacy.blank("nl") + lookup lemmatizer + autocoder components; built once per process."""
+    """spacy.blank("nl") + autocoder components and the lookup lemma table (read as a plain
+    dict by the analysis, see segment_components.lemma_lookup); built once per process."""
     register_extensions()
     nlp = spacy.blank("nl")
     add_special_cases(nlp)
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.add_pipe(SENTENCE_COMPONENT)
     nlp.add_pipe(CUES_COMPONENT)
     try:
         nlp.initialize()
-    except (OSError, ValueError, ImportError) as exc:
+        lemma_lookup()
+    except (OSError, ValueError, KeyError, ImportError) as exc:
         raise AutocoderError(
             "cannot build the Dutch pipeline: the lemma tables of spacy-lookups-data are missing"
         ) from exc
     return nlp
 
 
-_SEGMENT_DISABLED = ["lemmatizer", CUES_COMPONENT]
+_SEGMENT_DISABLED = [CUES_COMPONENT]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -277,7 +279,7 @@ def analyse_texts(texts: Iterable[str], batch_size: int = 256) -> Iterator[TextA
 
     spaCy's tokenizer splits a text at whitespace first and tokenises each piece on its own,
     and the lookup lemmatizer reads one token at a time; so each whitespace-separated piece is
-    analysed once by the pipeline (tokenizer and lemmatizer) and remembered, and a text is the
+    analysed once (tokenizer, then the lookup lemma table) and remembered, and a text is the
     concatenation of its pieces. Negation and hedge cues are then marked over the whole text
     (``cue_flags``, as the cues component does). Texts longer than MAX_BLOCK_CHARS go through
     the pipeline in pieces, as in segmentation.

@@ -16,13 +16,20 @@ from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
 
-from spacy.attrs import IS_PUNCT, IS_SPACE, LEMMA, LOWER, ORTH
+from spacy.attrs import IS_PUNCT, IS_SPACE, LOWER, ORTH
 from spacy.language import Language
 from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 from autocoder.segment_blocks import MAX_BLOCK_CHARS, Block, split_long
-from autocoder.segment_components import CUES_COMPONENT, FLAGS_KEY, LOWERS_KEY, SENTENCE_COMPONENT
+from autocoder.segment_components import (
+    CUES_COMPONENT,
+    FLAGS_KEY,
+    LOWERS_KEY,
+    SENTENCE_COMPONENT,
+    lemma_lookup,
+    lemma_of,
+)
 from autocoder.segment_cues import (
     HEDGE_CUES,
     HEDGE_PHRASES,
@@ -126,21 +133,21 @@ def _analyse_cached(nlp: Language, texts: list[str]) -> Iterator[TextAnalysis]:
 
 
 def _analyse_pieces(nlp: Language, pieces: list[str]) -> None:
-    strings = nlp.vocab.strings
+    strings, table = nlp.vocab.strings, lemma_lookup()
     bare, firsts, seconds, _ = _special_pairs(nlp)
     disabled = [SENTENCE_COMPONENT, CUES_COMPONENT]
     for piece, doc in zip(pieces, nlp.pipe(pieces, batch_size=1000, disable=disabled), strict=True):
-        array = doc.to_array([LOWER, LEMMA, IS_PUNCT, IS_SPACE, ORTH]).tolist()
+        array = doc.to_array([LOWER, IS_PUNCT, IS_SPACE, ORTH]).tolist()
         split = bare(piece)
-        first = (strings[array[0][4]], split[0].text)
+        first = (strings[array[0][3]], split[0].text)
         _PIECES[piece] = (
             tuple(
-                (strings[lower], strings[lemma].lower(), bool(punct), bool(space))
-                for lower, lemma, punct, space, _ in array
+                (strings[lower], lemma_of(strings[orth], table), bool(punct), bool(space))
+                for lower, punct, space, orth in array
             ),
             first,
         )
-        last = (strings[array[-1][4]], split[-1].text)
+        last = (strings[array[-1][3]], split[-1].text)
         if not firsts.isdisjoint(last):
             _SPECIAL_ENDS[piece] = last
         if not seconds.isdisjoint(first):
@@ -215,14 +222,14 @@ def _collect(doc: Doc, columns: list[list]) -> None:
     lowers = doc.user_data[LOWERS_KEY]
     if not lowers:
         return
-    array = doc.to_array([LEMMA, IS_PUNCT, IS_SPACE])
-    strings = doc.vocab.strings
+    array = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+    strings, table = doc.vocab.strings, lemma_lookup()
     space = array[:, 2].tolist()
     keep = [i for i, is_space in enumerate(space) if not is_space]
-    lemma_keys = array[:, 0].tolist()
+    orths = array[:, 0].tolist()
     punct = array[:, 1].tolist()
     tokens.extend([lowers[i] for i in keep])
-    lemmas.extend([strings[lemma_keys[i]].lower() for i in keep])
+    lemmas.extend([lemma_of(strings[orths[i]], table) for i in keep])
     negated.extend([negated_flags[i] for i in keep])
     cue.extend([cue_flags[i] for i in keep])
     hedge.extend([hedge_flags[i] for i in keep])

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LEMMA, LOWER, ORTH
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH
 from spacy.language import Language
 
 from autocoder.segment_analysis import (
@@ -27,7 +27,12 @@ from autocoder.segment_analysis import (
     _special_pairs,
     _split_pieces,
 )
-from autocoder.segment_components import CUES_COMPONENT, SENTENCE_COMPONENT
+from autocoder.segment_components import (
+    CUES_COMPONENT,
+    SENTENCE_COMPONENT,
+    lemma_lookup,
+    lemma_of,
+)
 from autocoder.segment_cues import (
     CLAUSE_END_PUNCT,
     CLAUSE_END_WORDS,
@@ -177,7 +182,7 @@ class PieceStore:
             if not firsts.isdisjoint(last):
                 self.last_token[piece_id] = last
             new["lower"] += [number(row[0]) for row in rows]
-            new["lemma"] += [number(row[1].lower()) for row in rows]
+            new["lemma"] += [number(row[1]) for row in rows]
             new["punct"] += [bool(row[2]) for row in rows]
             new["space"] += [bool(row[3]) for row in rows]
         for name, values in new.items():  # one write per column (not one per piece)
@@ -231,14 +236,14 @@ def _analysed_joined(nlp: Language, chunk: list[str]) -> Iterator[tuple[str, _Ro
     text = " ".join(chunk)
     starts = np.zeros(len(chunk), dtype=np.int64)
     starts[1:] = np.cumsum([len(piece) + 1 for piece in chunk[:-1]])
-    strings = nlp.vocab.strings
+    strings, table = nlp.vocab.strings, lemma_lookup()
     doc = nlp(text, disable=[SENTENCE_COMPONENT, CUES_COMPONENT])
-    array = doc.to_array([LOWER, LEMMA, IS_PUNCT, IS_SPACE, ORTH, IDX])
+    array = doc.to_array([LOWER, ORTH, IS_PUNCT, IS_SPACE, ORTH, IDX])
     owner = np.searchsorted(starts, array[:, 5].astype(np.int64), side="right") - 1
     bounds = np.searchsorted(owner, np.arange(len(chunk) + 1)).tolist()
     rows = [
-        (strings[lower], strings[lemma], punct, space, strings[orth])
-        for lower, lemma, punct, space, orth, _ in array.tolist()
+        (strings[lower], lemma_of(strings[orth], table), punct, space, strings[orth])
+        for lower, orth, punct, space, _, _ in array.tolist()
     ]
     split = bare(text)
     bare_idx = np.array([token.idx for token in split], dtype=np.int64)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 from spacy.attrs import IDX, LENGTH, LOWER, SENT_START, SPACY
@@ -167,3 +168,21 @@ def autocoder_cues(doc: Doc) -> Doc:
     doc.user_data[LOWERS_KEY] = lowers
     doc.user_data[FLAGS_KEY] = cue_flags(lowers)
     return doc
+
+
+@cache
+def lemma_lookup() -> dict[str, str]:
+    """spacy-lookups-data's Dutch lemma table as a plain dict (token text -> lemma).
+
+    What spaCy's Dutch lookup lemmatizer does per token (the table's lemma of the lowercased
+    text, else that text), without building its hashed table (four times slower to load).
+    Raises ValueError, KeyError or OSError when the data package or its table is missing."""
+    from spacy.util import load_language_data, registry
+
+    return dict(load_language_data(registry.lookups.get("nl")["lemma_lookup"]))
+
+
+def lemma_of(text: str, table: dict[str, str]) -> str:
+    """The lowercased lookup lemma of a token text."""
+    lower = text.lower()
+    return table.get(lower, lower).lower()
