@@ -34,8 +34,8 @@ from spacy.tokens import Doc
 
 from autocoder.errors import AutocoderError
 from autocoder.records import Fragment, Report
-from autocoder.segment_analysis import MAX_CACHED_PIECES, TextAnalysis, analyse_batch
-from autocoder.segment_arrays import StringTable, TokenArrays
+from autocoder.segment_analysis import TextAnalysis
+from autocoder.segment_arrays import TokenArrays, text_analyses
 from autocoder.segment_arrays import analyse_arrays as _analyse_arrays
 from autocoder.segment_blocks import (
     HEADING_MAX_CHARS,
@@ -57,6 +57,7 @@ from autocoder.segment_components import (
     register_extensions,
 )
 from autocoder.segment_lines import BLANK, HEADING, ITEM, QUESTION, TEXT, TURN, strip_span
+from autocoder.segment_pieces import MAX_CACHED_PIECES, StringTable
 
 __all__ = [  # the public names, including those defined in the other segment modules
     "BLANK",
@@ -275,25 +276,24 @@ def _sentence_fragments(entry: _Pending) -> list[Fragment]:
 
 
 def analyse_texts(texts: Iterable[str], batch_size: int = 256) -> Iterator[TextAnalysis]:
-    """Tokens, lemmas and negation/hedge cues of each text, in order (streaming).
+    """Tokens, lemmas and negation/hedge cues of each text, in order (streaming): what
+    ``analyse_arrays`` gives, as TextAnalysis records, ``batch_size`` texts at a time.
 
     spaCy's tokenizer splits a text at whitespace first and tokenises each piece on its own,
-    and the lookup lemmatizer reads one token at a time; so each whitespace-separated piece is
-    analysed once (tokenizer, then the lookup lemma table) and remembered, and a text is the
-    concatenation of its pieces. Negation and hedge cues are then marked over the whole text
-    (``cue_flags``, as the cues component does). Texts longer than MAX_BLOCK_CHARS go through
-    the pipeline in pieces, as in segmentation.
+    and a lemma is looked up per token; so each whitespace-separated piece is analysed once
+    and remembered, and a text is the concatenation of its pieces. Negation and hedge cues are
+    then marked over the whole text (as ``cue_flags`` and the cues component do). Texts longer
+    than MAX_BLOCK_CHARS go through the pipeline in pieces, as in segmentation.
     """
-    nlp = _pipeline()
     batch: list[str] = []
     size = max(1, batch_size)
     for text in texts:
-        batch.append(_spacy_safe(text))
+        batch.append(text)
         if len(batch) >= size:
-            yield from analyse_batch(nlp, batch)
+            yield from text_analyses(analyse_arrays(batch))
             batch = []
     if batch:
-        yield from analyse_batch(nlp, batch)
+        yield from text_analyses(analyse_arrays(batch))
 
 
 def analyse_arrays(texts: list[str]) -> TokenArrays:

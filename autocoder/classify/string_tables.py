@@ -25,7 +25,7 @@ from autocoder.classify.cue_words import (
 )
 from autocoder.classify.lexicon import LexiconIndex
 from autocoder.segment import StringTable
-from autocoder.segment_arrays import GrowingColumn
+from autocoder.segment_pieces import GrowingColumn
 
 SCOPES = ("", "WISH_", "PAST_", "NOW_")  # scope kinds (0: none), as in features.SCOPE_OPENERS
 PARITIES = PARITY

@@ -33,6 +33,7 @@ SEGMENT = (
     "segment_lines",
     "segment_blocks",
     "segment_analysis",
+    "segment_pieces",
     "segment_arrays",
     "segment",
     "standoff",

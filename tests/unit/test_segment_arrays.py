@@ -1,4 +1,5 @@
-"""The array analysis of a batch gives exactly what the per-text analysis gives."""
+"""The array analysis of a batch (pieces from a cache, cues marked over the whole batch) gives
+exactly what the full spaCy pipeline gives text by text."""
 
 from pathlib import Path
 
@@ -6,7 +7,8 @@ import pytest
 
 from autocoder.codebook import load_codebook
 from autocoder.jsonl import read_records
-from autocoder.segment import analyse_arrays, analyse_texts
+from autocoder.segment import _pipeline, _spacy_safe, analyse_arrays, analyse_texts
+from autocoder.segment_analysis import analyse_whole
 
 CORPUS = Path(__file__).resolve().parents[2] / "training_data" / "fragments.jsonl"
 
@@ -49,6 +51,12 @@ def _rows(texts: list[str]) -> list[tuple]:
 
 
 def _expected(texts: list[str]) -> list[tuple]:
+    """Each text on its own through the whole pipeline (tokenizer and cues component)."""
+    found = [analyse_whole(_pipeline(), _spacy_safe(text)) for text in texts]
+    return [(a.tokens, a.lemmas, a.negated, a.cue, a.hedge, a.is_punct) for a in found]
+
+
+def _records(texts: list[str]) -> list[tuple]:
     return [
         (a.tokens, a.lemmas, a.negated, a.cue, a.hedge, a.is_punct) for a in analyse_texts(texts)
     ]
@@ -56,6 +64,7 @@ def _expected(texts: list[str]) -> list[tuple]:
 
 def test_edge_texts_match_the_per_text_analysis():
     assert _rows(EDGE_TEXTS) == _expected(EDGE_TEXTS)
+    assert _records(EDGE_TEXTS) == _expected(EDGE_TEXTS)
 
 
 def test_each_edge_text_alone_matches_too():
