@@ -259,13 +259,8 @@ class SuggestionModel:
         """Up to MAX_REASONS descriptions of the strongest features for ``label`` (names in
         order), plus the first describable push towards the presence."""
         reasons: list[str] = []
-        described = _DESCRIBED
         for name in names:
-            text = described.get(name, _UNSEEN)
-            if text is _UNSEEN:
-                text = self._describe(name, doc, label)
-                if not name.startswith("meta__"):  # the rest depend on the fragment and label
-                    described[name] = text
+            text = self._describe(name, doc, label)
             if text and text not in reasons:
                 reasons.append(text)
                 if len(reasons) >= MAX_REASONS:
@@ -326,11 +321,6 @@ def _about(feature: str, label: str) -> bool:
     if feature.startswith("CBV_"):
         return feature[4:] == label
     return feature == "Q_priority" or (feature.startswith("Q_") and feature[2:] == label)
-
-
-_UNSEEN: Any = object()
-# Descriptions of feature names that are not codebook features (they depend on the name only).
-_DESCRIBED: dict[str, str | None] = {}
 
 
 @lru_cache(maxsize=1 << 17)
