@@ -265,12 +265,7 @@ def _scores(
     presence: list[FoldBlock],
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``LinearSuggester.scores`` with the presence block's fold state."""
-    logits = np.full((matrix.shape[0], len(model.labels)), -1e4)
-    raw = model.factor_.decision_function(matrix)
-    if raw.ndim == 1:
-        raw = np.column_stack([-raw / 2, raw / 2])
-    for column, label in enumerate(model.factor_.classes_):
-        logits[:, model.labels.index(label)] = raw[:, column]
+    logits = model.factor_logits(matrix)
     if model.presence_ is None or not presence:
         return logits, None
     suggested = [model.labels[i] for i in logits.argmax(axis=1)]

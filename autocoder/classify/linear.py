@@ -148,15 +148,21 @@ class LinearSuggester:
         matrix, words, readable, matches = fast.factor_batch(batch)
         return Features(matrix, batch, words=words, readable=readable, matches=matches)
 
-    def scores(self, features: Features) -> tuple[np.ndarray, np.ndarray | None]:
-        """Raw factor margins (columns in ``self.labels`` order) and presence margins."""
-        matrix = features.factor
+    def factor_logits(self, matrix: sparse.csr_matrix) -> np.ndarray:
+        """Raw factor margins of a factor matrix, columns in ``self.labels`` order (labels
+        the head never saw get a margin that never wins)."""
         logits = np.full((matrix.shape[0], len(self.labels)), -1e4)
         raw = self.factor_.decision_function(matrix)
         if raw.ndim == 1:  # two classes seen: sklearn returns one column
             raw = np.column_stack([-raw / 2, raw / 2])
         for column, label in enumerate(self.factor_.classes_):
             logits[:, self.labels.index(label)] = raw[:, column]
+        return logits
+
+    def scores(self, features: Features) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw factor margins (columns in ``self.labels`` order) and presence margins."""
+        matrix = features.factor
+        logits = self.factor_logits(matrix)
         if self.presence_ is None or self.presence_features_ is None:
             return logits, None
         suggested = [self.labels[i] for i in logits.argmax(axis=1)]
@@ -264,10 +270,6 @@ class LinearSuggester:
             cache[key] = masked
         return masked
 
-    def feature_names(self, head: str) -> np.ndarray:
-        """The column names of the ``"factor"`` or ``"presence"`` head's matrix."""
-        return self._name_array(head)
-
     def _chars(self) -> tuple[int, int] | None:
         """The column range of character n-grams in the factor matrix."""
         chars = self.features_.output_indices_.get("chars")
@@ -283,11 +285,12 @@ class LinearSuggester:
         skip: tuple[int, int] | None,
     ) -> list[list[str]]:
         offsets, columns = top_columns_per_row(matrix, weights, which, k, skip)
-        found = self._name_array(head)[columns].tolist()
+        found = self.feature_names(head)[columns].tolist()
         return [found[start:end] for start, end in pairwise(offsets.tolist())]
 
-    def _name_array(self, head: str) -> np.ndarray:
-        """The feature names as Python strings in an object array (fast to index)."""
+    def feature_names(self, head: str) -> np.ndarray:
+        """The column names of the ``"factor"`` or ``"presence"`` head's matrix, as Python
+        strings in an object array (fast to index)."""
         cache = self.__dict__.setdefault("_name_cache", {})
         key = head + ":objects"
         if key not in cache:
