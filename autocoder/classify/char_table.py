@@ -26,11 +26,9 @@ class CharTable:
     def __init__(self, vectoriser: Any) -> None:
         self.vectoriser = vectoriser
         self.lock = threading.Lock()  # the table is shared by threads
-        self.resets = 0
         self._reset()
 
     def _reset(self) -> None:
-        self.resets += 1
         self.word_ids: dict[str, int] = {}
         self.table = _GrowingRows(self.vectoriser.dtype)
         self.matrix: sparse.csr_matrix | None = None
@@ -43,6 +41,7 @@ class CharTable:
         per_doc = [text.split() for text in texts]
         words = [word for split in per_doc for word in split]
         with self.lock:
+            self._make_room(len(words))
             flat = self._rows(words)
             table = self.matrix
         lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
@@ -54,12 +53,9 @@ class CharTable:
         unsplit = np.flatnonzero(arrays.piece_counts == 0).tolist()
         words = [word for i in unsplit for word in texts[i].split()]
         with self.lock:
-            for _ in range(2):  # again if the table started afresh on the way
-                resets = self.resets
-                rows = self._piece_rows(arrays)
-                extra = self._rows(words) if words else np.zeros(0, dtype=np.int64)
-                if self.resets == resets:
-                    break
+            self._make_room(len(arrays.pieces) + len(words))
+            rows = self._piece_rows(arrays)
+            extra = self._rows(words)
             table = self.matrix
         text_of = np.repeat(np.arange(len(texts)), arrays.piece_counts)
         if unsplit:
@@ -83,25 +79,22 @@ class CharTable:
         rows = self.piece_rows[arrays.pieces]
         if (rows < 0).any():
             new = np.unique(arrays.pieces[rows < 0])
-            words = [store.texts[piece] for piece in new.tolist()]
-            resets = self.resets
-            found = self._rows(words)
-            if self.resets != resets:  # the table started afresh: every piece is new
-                return self._piece_rows(arrays)
-            self.piece_rows[new] = found
+            self.piece_rows[new] = self._rows([store.texts[piece] for piece in new.tolist()])
             rows = self.piece_rows[arrays.pieces]
         if self.matrix is None:
             self.matrix = self.table.matrix(len(self.vectoriser.vocabulary_))
         return rows
 
+    def _make_room(self, words: int) -> None:
+        """Start afresh when up to ``words`` new rows would overfill the table (before a
+        batch, so that no row found for it is lost on the way)."""
+        if len(self.word_ids) + words > self.MAX_WORDS:
+            self._reset()
+
     def _rows(self, words: list[str]) -> np.ndarray:
-        """The row of each word (added when new; the table starts afresh when full)."""
+        """The row of each word (added when new)."""
         ids = self.word_ids
         new = set(words) - ids.keys()
-        if len(ids) + len(new) > self.MAX_WORDS:
-            self._reset()
-            ids = self.word_ids
-            new = set(words)
         if new or self.matrix is None:
             self._add(sorted(new))
         return np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
