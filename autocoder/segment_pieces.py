@@ -37,42 +37,6 @@ NEGATION, HEDGE, CLAUSE_END, NIET, NOT_AFTER_NIET = 1, 2, 4, 8, 16
 MAX_STRINGS = 1_000_000
 
 
-class StringTable:
-    """Strings (lowercased tokens and lemmas) numbered from 0, with each one's kind bits.
-
-    ``generation`` changes when the table starts afresh (it is bounded), so that tables of
-    numbers kept elsewhere know to start afresh too."""
-
-    def __init__(self) -> None:
-        self.generation = 0
-        self.clear()
-
-    def clear(self) -> None:
-        self.generation += 1
-        self.ids: dict[str, int] = {}
-        self.texts: list[str] = []
-        self.kinds = np.zeros(1024, dtype=np.int64)
-
-    def number(self, text: str) -> int:
-        found = self.ids.get(text)
-        if found is not None:
-            return found
-        number = self.ids[text] = len(self.texts)
-        self.texts.append(text)
-        if number >= len(self.kinds):
-            self.kinds = np.concatenate([self.kinds, np.zeros_like(self.kinds)])
-        self.kinds[number] = _kind(text)
-        return number
-
-
-def _kind(text: str) -> int:
-    kind = NEGATION if text in NEGATION_CUES else 0
-    kind |= HEDGE if text in HEDGE_CUES else 0
-    kind |= CLAUSE_END if text in CLAUSE_END_PUNCT or text in CLAUSE_END_WORDS else 0
-    kind |= NIET if text == "niet" else 0
-    return kind | (NOT_AFTER_NIET if text in NOT_A_NEGATION_AFTER_NIET else 0)
-
-
 class GrowingColumn:
     """A numpy array that grows by doubling."""
 
@@ -88,6 +52,45 @@ class GrowingColumn:
             self.data = grown
         self.data[self.size : end] = values
         self.size = end
+
+
+class StringTable:
+    """Strings (lowercased tokens and lemmas) numbered from 0, with each one's kind bits.
+
+    ``generation`` changes when the table starts afresh (it is bounded), so that tables of
+    numbers kept elsewhere know to start afresh too."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.generation += 1
+        self.ids: dict[str, int] = {}
+        self.texts: list[str] = []
+        self._kinds = GrowingColumn(np.int64)
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """Per string number: its kind bits (what cue_flags asks of it)."""
+        return self._kinds.data
+
+    def number(self, text: str) -> int:
+        found = self.ids.get(text)
+        if found is not None:
+            return found
+        number = self.ids[text] = len(self.texts)
+        self.texts.append(text)
+        self._kinds.extend([_kind(text)])
+        return number
+
+
+def _kind(text: str) -> int:
+    kind = NEGATION if text in NEGATION_CUES else 0
+    kind |= HEDGE if text in HEDGE_CUES else 0
+    kind |= CLAUSE_END if text in CLAUSE_END_PUNCT or text in CLAUSE_END_WORDS else 0
+    kind |= NIET if text == "niet" else 0
+    return kind | (NOT_AFTER_NIET if text in NOT_A_NEGATION_AFTER_NIET else 0)
 
 
 class PieceStore:
