@@ -16,20 +16,10 @@ import numpy as np
 
 from autocoder.classify.clauses import Clauses, TokenRoles, clauses
 from autocoder.classify.lexicon import LexiconIndex
-from autocoder.classify.string_tables import PARITIES, SCOPES, StringTables
+from autocoder.classify.string_tables import StringTables
 from autocoder.classify.token_index import TokenTable, WordIds
 from autocoder.segment import TokenArrays
 from autocoder.segment_arrays import ranges
-
-SIGNS = ("NEG", "POS")
-# The clause tokens scoped_words writes beyond the lemma ones: per sign, the polarity and its
-# scoped and after-contrast forms, and per scope and sign the claim the fragment ends on.
-POLARITY_TOKENS = {
-    "ev": [f"POL_EV_{sign}" for sign in SIGNS],
-    "scope_ev": [[f"{scope}POL_EV_{sign}" for sign in SIGNS] for scope in SCOPES],
-    "after_ev": [f"AFTER_POL_EV_{sign}" for sign in SIGNS],
-    "end": [[f"POL_END_{scope}{sign}" for sign in SIGNS] for scope in SCOPES],
-}
 
 
 @dataclass(frozen=True)
@@ -89,9 +79,20 @@ class BatchFeaturiser:
         self.lock = threading.Lock()
 
     def words(self, batch: BatchInput) -> WordIds:
-        """The ``words`` tokens of each text, in order, as TokenTable numbers."""
-        a = batch.arrays
+        """The ``words`` tokens of each text, in order, as TokenTable numbers: its own
+        tokens, then what its clauses add."""
         t = self._tables(batch)
+        rows, out = self._token_words(batch.arrays, t)
+        keys, clause_rows, clause_words = _clause_tokens(self._clauses(batch, t), t, "word_")
+        order = np.argsort(keys, kind="stable")  # in the order scoped_words writes them
+        return _per_row(
+            len(batch.arrays.lengths), (rows, out), (clause_rows[order], clause_words[order])
+        )
+
+    def _token_words(self, a: TokenArrays, t: dict) -> tuple[np.ndarray, np.ndarray]:
+        """(row, number) of the tokens' words, in order: each word (``NEG_`` in a negation's
+        scope; "CUE_NEG" before a cue), its cue classes, and "CUE_HEDGE" after a hedged
+        text's last word."""
         rows = a.rows
         kept = np.flatnonzero(~a.punct)
         lemma, cue = a.lemma[kept], a.cue[kept]
@@ -121,62 +122,10 @@ class BatchFeaturiser:
             has = classes > k
             out[first_class[has] + k] = class_ids[named[has]]
         out[ends[hedge_slot] - 1] = self._id("CUE_HEDGE")
-        out_rows = np.repeat(rows[kept], counts)
-        extra_rows, extra = self._clause_words(self._clauses(batch, t))
-        n_rows = len(a.lengths)
-        own = np.bincount(out_rows, minlength=n_rows).astype(np.int64)
-        added = np.bincount(extra_rows, minlength=n_rows).astype(np.int64)
-        lengths = own + added
-        starts = np.zeros(n_rows, dtype=np.int64)
-        starts[1:] = np.cumsum(lengths)[:-1]
-        # each text's own tokens, then what its clauses add (both already in order)
-        merged = np.empty(len(out) + len(extra), dtype=np.int64)
-        own_starts = np.cumsum(own) - own
-        merged[starts[out_rows] + np.arange(len(out)) - own_starts[out_rows]] = out
-        added_starts = np.cumsum(added) - added
-        at = starts[extra_rows] + own[extra_rows] + np.arange(len(extra)) - added_starts[extra_rows]
-        merged[at] = extra
-        return WordIds(merged, np.repeat(np.arange(n_rows), lengths), starts, lengths, {})
+        return np.repeat(kept_rows, counts), out
 
     def _id(self, token: str) -> int:
         return self.tokens.ids.get(token, 0)
-
-    def _clause_words(self, found: Clauses) -> tuple[np.ndarray, np.ndarray]:
-        """What ``words`` gets from the clauses, in order: per clause its parity and, when it
-        has a polarity, its polarity tokens; per text the claim it ends on."""
-        ids = self._id
-        sign = found.positive.astype(np.int64)
-        polar = found.polar
-        slots = [
-            (
-                np.ones(len(sign), dtype=bool),
-                np.array([ids(p) for p in PARITIES])[found.clause_parity],
-            ),
-            (polar, np.array([ids(x) for x in POLARITY_TOKENS["ev"]])[sign]),
-            (
-                polar & (found.clause_scope > 0),
-                np.array([[ids(x) for x in row] for row in POLARITY_TOKENS["scope_ev"]])[
-                    found.clause_scope, sign
-                ],
-            ),
-            (
-                polar & found.clause_after,
-                np.array([ids(x) for x in POLARITY_TOKENS["after_ev"]])[sign],
-            ),
-        ]
-        keys, rows, values = [], [], []
-        for k, (mask, token_ids) in enumerate(slots):
-            keys.append(found.clause_order[mask] * 5 + k)
-            rows.append(found.clause_rows[mask])
-            values.append(token_ids[mask])
-        texts = np.flatnonzero(found.end >= 0)
-        last = found.end[texts]
-        ends = np.array([[ids(x) for x in row] for row in POLARITY_TOKENS["end"]])
-        keys.append(found.last_clause[texts] * 5 + 4)
-        rows.append(texts)
-        values.append(ends[found.clause_scope[last], sign[last]])
-        order = np.argsort(np.concatenate(keys), kind="stable")
-        return np.concatenate(rows)[order], np.concatenate(values)[order].astype(np.int64)
 
     def _clauses(self, batch: BatchInput, t: dict) -> Clauses:
         """The batch's clauses (worked out once for ``words`` and ``scoped_counts``)."""
@@ -283,35 +232,17 @@ class BatchFeaturiser:
         kinds = found.scope[found.scope > 0] - 1
         after = words[found.after]
         by_parity = (t["pol_pos"], t["pol_neg"], t["pol_dneg"])
-        sign = found.positive.astype(np.int64)
-        polar = found.polar
-        column = self._scoped_column
-        scope_ev = np.array([[column(x) for x in row] for row in POLARITY_TOKENS["scope_ev"]])
-        with_scope = polar & (found.clause_scope > 0)
-        with_after = polar & found.clause_after
-        texts = np.flatnonzero(found.end >= 0)
-        last = found.end[texts]
-        ends = np.array([[column(x) for x in row] for row in POLARITY_TOKENS["end"]])
+        _, clause_rows, clause_columns = _clause_tokens(found, t, "scoped_")
         parts = [
             (rows[scoped], np.choose(kinds, [c[lemma[scoped]] for c in scope_columns])),
             (rows[after], t["after"][lemma[after]]),
-            (found.clause_rows, t["parity_columns"][found.clause_parity]),
             (rows[words], np.choose(found.parity, [c[lemma[words]] for c in by_parity])),
-            (found.clause_rows[polar], self._columns("ev")[sign[polar]]),
-            (found.clause_rows[with_scope], scope_ev[found.clause_scope, sign][with_scope]),
-            (found.clause_rows[with_after], self._columns("after_ev")[sign[with_after]]),
-            (texts, ends[found.clause_scope[last], sign[last]]),
+            (clause_rows, clause_columns),
         ]
         return Occurrences(
             np.concatenate([r for r, _ in parts]),
             np.concatenate([np.asarray(c, dtype=np.int64) for _, c in parts]),
         )
-
-    def _scoped_column(self, token: str) -> int:
-        return self.scoped.get(token, -1)
-
-    def _columns(self, name: str) -> np.ndarray:
-        return np.array([self._scoped_column(x) for x in POLARITY_TOKENS[name]], dtype=np.int64)
 
     def _tables(self, batch: BatchInput) -> dict:
         strings = batch.arrays.strings
@@ -321,3 +252,50 @@ class BatchFeaturiser:
                 self.tables = StringTables(self.tokens.ids, self.meta, self.scoped, batch.index)
             self.tables.grow(strings)
             return self.tables.arrays
+
+
+def _clause_tokens(
+    found: Clauses, t: dict, family: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens each clause with words adds (its parity and, when it has a polarity, the
+    polarity tokens) and each text's claim, as (order key, row, number) with numbers from the
+    ``family`` tables ("word_": TokenTable numbers, "scoped_": scoped columns). Sorted by key
+    they come in the order ``features.scoped_words`` writes them."""
+    sign = found.positive.astype(np.int64)
+    polar = found.polar
+    slots = [
+        (np.ones(len(sign), dtype=bool), t[family + "parity"][found.clause_parity]),
+        (polar, t[family + "ev"][sign]),
+        (polar & (found.clause_scope > 0), t[family + "scope_ev"][found.clause_scope, sign]),
+        (polar & found.clause_after, t[family + "after_ev"][sign]),
+    ]
+    keys, rows, values = [], [], []
+    for k, (mask, numbers) in enumerate(slots):
+        keys.append(found.clause_order[mask] * 5 + k)
+        rows.append(found.clause_rows[mask])
+        values.append(numbers[mask])
+    texts = np.flatnonzero(found.end >= 0)
+    last = found.end[texts]
+    keys.append(found.last_clause[texts] * 5 + 4)
+    rows.append(texts)
+    values.append(t[family + "end"][found.clause_scope[last], sign[last]])
+    return np.concatenate(keys), np.concatenate(rows), np.concatenate(values).astype(np.int64)
+
+
+def _per_row(
+    n_rows: int, first: tuple[np.ndarray, np.ndarray], then: tuple[np.ndarray, np.ndarray]
+) -> WordIds:
+    """Two sequences of (row, number), each in row order, as one: per row the first's
+    numbers, then the second's."""
+    (first_rows, first_ids), (then_rows, then_ids) = first, then
+    own = np.bincount(first_rows, minlength=n_rows).astype(np.int64)
+    added = np.bincount(then_rows, minlength=n_rows).astype(np.int64)
+    lengths = own + added
+    starts = np.cumsum(lengths) - lengths
+    merged = np.empty(len(first_ids) + len(then_ids), dtype=np.int64)
+    own_starts = np.cumsum(own) - own
+    merged[starts[first_rows] + np.arange(len(first_ids)) - own_starts[first_rows]] = first_ids
+    added_starts = np.cumsum(added) - added
+    at = starts[then_rows] + own[then_rows] + np.arange(len(then_ids)) - added_starts[then_rows]
+    merged[at] = then_ids
+    return WordIds(merged, np.repeat(np.arange(n_rows), lengths), starts, lengths, {})

@@ -29,6 +29,16 @@ from autocoder.segment_pieces import GrowingColumn
 
 SCOPES = ("", "WISH_", "PAST_", "NOW_")  # scope kinds (0: none), as in features.SCOPE_OPENERS
 PARITIES = PARITY
+SIGNS = ("NEG", "POS")
+# The clause tokens scoped_words writes beyond the lemma ones: the parity, per sign the
+# polarity and its scoped and after-contrast forms, per scope and sign the claim it ends on.
+CLAUSE_TOKENS = {
+    "parity": list(PARITIES),
+    "ev": [f"POL_EV_{sign}" for sign in SIGNS],
+    "scope_ev": [[f"{scope}POL_EV_{sign}" for sign in SIGNS] for scope in SCOPES],
+    "after_ev": [f"AFTER_POL_EV_{sign}" for sign in SIGNS],
+    "end": [[f"POL_END_{scope}{sign}" for sign in SIGNS] for scope in SCOPES],
+}
 
 
 class StringTables:
@@ -52,8 +62,10 @@ class StringTables:
             "cb": _columns(meta, [f"CB_{c}" for c in codes]),
             "cb_neg": _columns(meta, [f"CB_{c}_NEG" for c in codes]),
             "cbv": _columns(meta, [f"CBV_{c}" for c in index.codes]),
-            "parity_columns": _columns(scoped, list(PARITIES)),
         }
+        for name, terms in CLAUSE_TOKENS.items():  # as words and as scoped columns
+            self.fixed["word_" + name] = _numbers(tokens, terms, 0)
+            self.fixed["scoped_" + name] = _numbers(scoped, terms, -1)
         self.sequences = [
             (number, sequence) for items in index.sequences.values() for number, sequence in items
         ]
@@ -138,6 +150,13 @@ class StringTables:
             row[name].append(scoped.get(prefix + text, -1))
         for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITIES, strict=True):
             row[name].append(scoped.get(f"{parity}_{text}", -1))
+
+
+def _numbers(vocabulary: dict[str, int], terms: list, missing: int) -> np.ndarray:
+    """The vocabulary's numbers of a (nested) list of terms, in the same shape."""
+    shaped = np.array(terms, dtype=object)
+    found = [vocabulary.get(term, missing) for term in shaped.ravel().tolist()]
+    return np.array(found, dtype=np.int64).reshape(shaped.shape)
 
 
 def _columns(vocabulary: dict[str, int], terms: list[str]) -> np.ndarray:
