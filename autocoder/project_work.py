@@ -27,15 +27,15 @@ from autocoder.codebook import Codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits
 from autocoder.errors import InputError
 from autocoder.ingest import read_reports
+from autocoder.pipeline import CLASSIFY_BATCH
 from autocoder.records import Fragment, Report, Suggestion
 from autocoder.segment import Unit, segment_reports
 from autocoder.store import meta_key
 from autocoder.transformer_dir import load_any_model
 
-SUGGEST_BATCH = 4096  # fragments classified together while coding (fewer, larger batches)
 FILES_PER_TASK = 4  # report files a worker takes at a time
 
-__all__ = ["FILES_PER_TASK", "SUGGEST_BATCH", "Coded", "Failed", "Known", "LazyModel", "Outcome"]
+__all__ = ["FILES_PER_TASK", "Coded", "Failed", "Known", "LazyModel", "Outcome"]
 __all__ += ["Relabelled", "Skipped", "process_parallel", "process_paths"]
 
 
@@ -133,7 +133,7 @@ def process_paths(
         pending: list[tuple[Report, list[Fragment]]] = []
         for pair in segment_reports(chain([first], reports), unit):
             pending.append(pair)
-            if sum(len(fragments) for _, fragments in pending) >= SUGGEST_BATCH:
+            if sum(len(fragments) for _, fragments in pending) >= CLASSIFY_BATCH:
                 yield from _classified(pending, model)
             yield from _drain(side)
         yield from _classified(pending, model)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,8 +36,7 @@ class BatchInput:
     index: LexiconIndex
 
 
-@dataclass(frozen=True)
-class Occurrences:
+class Occurrences(NamedTuple):
     """(row, column) pairs of a block's tokens (column -1: not in the vocabulary)."""
 
     rows: np.ndarray

@@ -132,7 +132,7 @@ class FastVectoriser:
         counts = {
             "words": _counts(words.pairs(table), n, self.blocks["words"][0]),
             "chars": self.chars.batch_counts(batch.texts, batch.arrays),
-            "meta": _counts((meta.rows, meta.columns), n, self.blocks["meta"][0]),
+            "meta": _counts(meta, n, self.blocks["meta"][0]),
             "context": _counts(context, n, self.blocks["context"][0]),
         }
         matrix, readable = self._factor_matrices(counts)
@@ -155,8 +155,7 @@ class FastVectoriser:
         label = np.array([self.labels.get(factor, -1) for factor in factors], dtype=np.int64)
         scoped_vectoriser = self.presence_blocks["scoped"][0]
         if isinstance(docs, BatchInput):
-            found = self.featuriser.scoped_counts(docs)
-            scoped = _counts((found.rows, found.columns), len(factors), scoped_vectoriser)
+            scoped = _counts(self.featuriser.scoped_counts(docs), len(factors), scoped_vectoriser)
         else:
             scoped = _token_counts([doc.scoped for doc in docs], scoped_vectoriser)
         counts = {
