@@ -22,18 +22,18 @@ from autocoder.classify.cue_words import (
     POLARITY,
     RESTRICTIVE,
     SCOPE_OF,
+    SCOPE_OPENERS,
 )
 from autocoder.classify.lexicon import LexiconIndex
 from autocoder.segment import StringTable
 from autocoder.segment_pieces import GrowingColumn
 
-SCOPES = ("", "WISH_", "PAST_", "NOW_")  # scope kinds (0: none), as in features.SCOPE_OPENERS
-PARITIES = PARITY
+SCOPES = ("", *SCOPE_OPENERS)  # scope kinds, numbered (0: none)
 SIGNS = ("NEG", "POS")
 # The clause tokens scoped_words writes beyond the lemma ones: the parity, per sign the
 # polarity and its scoped and after-contrast forms, per scope and sign the claim it ends on.
 CLAUSE_TOKENS = {
-    "parity": list(PARITIES),
+    "parity": list(PARITY),
     "ev": [f"POL_EV_{sign}" for sign in SIGNS],
     "scope_ev": [[f"{scope}POL_EV_{sign}" for sign in SIGNS] for scope in SCOPES],
     "after_ev": [f"AFTER_POL_EV_{sign}" for sign in SIGNS],
@@ -148,7 +148,7 @@ class StringTables:
             ("now", "NOW_"),
         ):
             row[name].append(scoped.get(prefix + text, -1))
-        for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITIES, strict=True):
+        for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITY, strict=True):
             row[name].append(scoped.get(f"{parity}_{text}", -1))
 
 
