@@ -90,6 +90,7 @@ def create_app(
             Route("/matrix/verdict", routes.verdict, methods=["POST"]),
             Route("/api/state", routes.api_state),
             Route("/api/decide", routes.api_decide, methods=["POST"]),
+            Route("/api/reject", routes.api_reject, methods=["POST"]),
             Route("/api/undo", routes.api_undo, methods=["POST"]),
             Route("/api/memo", routes.api_memo, methods=["POST"]),
             Route("/codes.css", routes.codes_stylesheet),

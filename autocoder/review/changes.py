@@ -86,6 +86,19 @@ def decide(
     )
 
 
+def reject(project: Project, coder: str, fragment_id: str, expected_seq: Any) -> int | None:
+    """Append the coder's rejection: the fragment is not one to code (a heading, a question,
+    a mis-cut piece), so it counts in no matrix and teaches no retrained model; "no factor"
+    is the choice for an answer that speaks of no factor. None when already rejected."""
+    record = current_record(project, coder, fragment_id)
+    _check_fresh(record, expected_seq)
+    if record.extra.get("status") == Status.REJECTED.value:
+        return None
+    return project.record_decision(
+        Decision(fragment_id, coder, None, None, None, Status.REJECTED, "")
+    )
+
+
 def undo(
     project: Project, coder: str, fragment_id: str, undo_seq: Any, before: dict[str, Any] | None
 ) -> int:

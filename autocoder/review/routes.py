@@ -160,6 +160,18 @@ async def api_decide(request: Request) -> Response:
     return JSONResponse(await in_project(request, work))
 
 
+async def api_reject(request: Request) -> Response:
+    body = await json_body(request)
+    coder = request.app.state.coder
+    fragment_id = _text(body, "fragment_id")
+
+    def work(project: Project) -> dict[str, Any]:
+        seq = changes.reject(project, coder, fragment_id, body.get("expected_seq"))
+        return {"seq": seq, "state": state.state_for(project, coder, _view(body))}
+
+    return JSONResponse(await in_project(request, work))
+
+
 async def api_undo(request: Request) -> Response:
     body = await json_body(request)
     coder = request.app.state.coder

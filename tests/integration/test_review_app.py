@@ -22,6 +22,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx 0.28 work
     from starlette.testclient import TestClient
 
 from autocoder.codebook import DEFAULT_CODEBOOK, load_codebook
+from autocoder.matrix import counted_evidence
 from autocoder.records import Fragment, Presence, Report, ReportMeta, Suggestion
 from autocoder.review import create_app
 from autocoder.store import Project
@@ -281,6 +282,32 @@ def test_undo_appends_the_previous_state(client: TestClient, project_path: Path)
         (FIRST, "confirmed", f"undo of #{seq2['seq']}"),
         (None, "suggested", f"undo of #{rows[2][0]}"),
     ]
+
+
+def test_reject_marks_a_fragment_not_to_code_and_undo_reopens_it(
+    client: TestClient, project_path: Path
+) -> None:
+    fid = fragments(project_path)[0].id
+    view = {"ids": [fid]}
+    assert fid in client.get("/queue?limit=50").text
+    response = post(client, "/api/reject", {"fragment_id": fid, "expected_seq": None, "view": view})
+    assert response.status_code == 200
+    seq = response.json()["seq"]
+    mine = state_of(response, fid)["mine"]
+    assert (mine["status"], mine["factor"], mine["presence"]) == ("rejected", None, None)
+    again = post(client, "/api/reject", {"fragment_id": fid, "expected_seq": seq, "view": view})
+    assert again.json()["seq"] is None  # already rejected: nothing appended
+    stale = post(client, "/api/reject", {"fragment_id": fid, "expected_seq": None})
+    assert stale.status_code == 409
+    assert fid not in client.get("/queue?limit=50").text  # decided: off the queue
+    with Project.open(project_path, create=False) as project:
+        records = project.coded_fragments("anna", include_suggestions=True)
+    counted, _ = counted_evidence(records, CODEBOOK, include_suggestions=True)
+    assert fid not in {item.fragment_id for item in counted}  # its suggestion no longer counts
+    assert any(r.fragment.id == fid and r.suggestion.factor for r in records)
+    body = {"fragment_id": fid, "undo_seq": seq, "before": None, "view": view}
+    assert state_of(post(client, "/api/undo", body), fid)["mine"] is None
+    assert [(r[3], r[6]) for r in log(project_path)] == [(None, "rejected"), (None, "suggested")]
 
 
 def test_two_coders_keep_their_own_work_and_see_each_other(project_path: Path) -> None:

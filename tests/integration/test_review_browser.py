@@ -268,7 +268,7 @@ def test_review_with_the_keyboard_persists(
             CODER, include_suggestions=True, report_ids=[report["id"]]
         )
     assert codebook is not None and all(r.suggestion is not None for r in records)
-    first, second, third = (r.fragment for r in records[:3])
+    first, second, third, fourth = (r.fragment for r in records[:4])
     suggested = records[0].suggestion
     # a code other than the one suggested for the second fragment, and its key (1-9)
     key = next(
@@ -294,6 +294,8 @@ def test_review_with_the_keyboard_persists(
     wait(driver, lambda d: span(d, third.id).get_attribute("data-status") != "open")
     press(driver, "u")  # ... undone
     wait(driver, lambda d: has(d, third.id, status="open"))
+    press(driver, "j", "x")  # the fourth: not a fragment to code
+    wait(driver, lambda d: has(d, fourth.id, status="rejected"))
 
     driver.refresh()
     ready(driver)
@@ -303,6 +305,7 @@ def test_review_with_the_keyboard_persists(
         lambda d: has(d, second.id, status="corrected", factor=corrected_code, presence="absent"),
     )
     wait(driver, lambda d: has(d, third.id, status="open"))
+    wait(driver, lambda d: "is-rejected" in span(d, fourth.id).get_attribute("class"))
     wait(driver, lambda d: "is-done" in span(d, second.id).get_attribute("class"))
     assert "is-suggested" in span(driver, third.id).get_attribute("class") or not (
         records[2].suggestion.factor
@@ -320,7 +323,8 @@ def test_review_with_the_keyboard_persists(
     assert current[second.id].presence == "absent"
     assert current[third.id].status == Status.SUGGESTED  # the undo, appended
     assert current[third.id].note.startswith("undo of #")
-    assert log == 4  # nothing was overwritten or deleted
+    assert (current[fourth.id].status, current[fourth.id].factor) == (Status.REJECTED, None)
+    assert log == 5  # nothing was overwritten or deleted
 
     driver.get(f"{live.base}/matrix?by=all&code={corrected_code}&column=all")
     cell = driver.find_element(

@@ -51,6 +51,7 @@
     if (solid) cls.push("is-done");
     else if (f.suggestion) cls.push(shown.factor ? "is-suggested" : "is-suggested-none");
     if (solid && !shown.factor) cls.push("is-none");
+    if (!draft && f.mine && f.mine.status === "rejected") cls.push("is-rejected");
     if (shown.factor && shown.presence === "absent") cls.push("is-absent");
     if (shown.priority) cls.push("is-priority");
     if (draft) cls.push("is-draft");
@@ -156,7 +157,7 @@
       box.append(el("span", hint, "muted"));
       return;
     }
-    const line = codeLine(f.mine);
+    const line = f.mine.status === "rejected" ? el("div", "not a fragment to code", "muted") : codeLine(f.mine);
     line.append(el("span", f.mine.status, "status " + f.mine.status));
     box.append(line);
   }
@@ -328,6 +329,22 @@
     select(index + 1);
   }
 
+  async function reject() {
+    const f = current();
+    if (!f || busy) return;
+    const before = f.mine ? { ...f.mine } : null;
+    const data = await post("/api/reject", { fragment_id: f.id, expected_seq: f.seq });
+    if (!data) return;
+    drafts.delete(f.id);
+    if (data.seq !== null) {
+      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq, before }]);
+      notice("Rejected: left out of the matrix and of retraining (u undoes).");
+    } else {
+      notice("Unchanged: already rejected.");
+    }
+    select(index + 1);
+  }
+
   async function undo() {
     if (busy) return;
     const stack = undoStack();
@@ -370,6 +387,7 @@
     h: togglePriority,
     Enter: accept,
     u: undo,
+    x: reject,
     0: () => chooseCode(null),
     Escape: () => {
       drafts.delete(order[index]);
@@ -402,6 +420,7 @@
   click("b-absent", () => choosePresence("absent"));
   click("b-priority", togglePriority);
   click("b-accept", accept);
+  click("b-reject", reject);
   click("b-undo", undo);
   click("b-memo-fragment", () => saveMemo("fragment", $("memo-fragment")));
   click("b-memo-report", () => saveMemo("report", $("memo-report")));
