@@ -179,6 +179,15 @@ class StoreReader:
         rows = self.conn.execute(sql + " ORDER BY seq", params)
         return [(row[0], _decision(row[1:])) for row in rows]
 
+    def decision_history(self, fragment_id: str, coder: str) -> list[tuple[int, Decision]]:
+        """The coder's log entries for the fragment, oldest first, with their sequence numbers."""
+        rows = self.conn.execute(
+            "SELECT seq, fragment_id, coder, factor, presence, priority, status, timestamp, note "
+            "FROM decisions WHERE fragment_id = ? AND coder = ? ORDER BY seq",
+            (fragment_id, coder),
+        )
+        return [(row[0], _decision(row[1:])) for row in rows]
+
     def coded_fragments(
         self,
         coder: str | None = None,

@@ -2,18 +2,19 @@
 
 Decisions always carry the reviewing coder's name. A stale page (the fragment changed in
 another tab since it was read) gets a Conflict instead of silently overriding; an undo appends
-the state that the undone entry replaced, so the log keeps every step.
+the state before the change it undoes, so the log keeps every step.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from autocoder.codebook import Codebook
 from autocoder.errors import AutocoderError
 from autocoder.records import PRIORITY_HIGH, Decision, FragmentRecord, Presence, Status
-from autocoder.review.state import HUMAN, Conflict, NotFound, codebook_of, report_of
+from autocoder.review.state import HUMAN, Conflict, NotFound, report_of
 from autocoder.store import Project
 
 
@@ -99,25 +100,38 @@ def reject(project: Project, coder: str, fragment_id: str, expected_seq: Any) ->
     )
 
 
-def undo(
-    project: Project, coder: str, fragment_id: str, undo_seq: Any, before: dict[str, Any] | None
-) -> int:
-    """Append an entry that restores ``before`` (the state entry ``undo_seq`` replaced)."""
+_UNDO_NOTE = re.compile(r"undo of #(\d+)")
+
+
+def undo(project: Project, coder: str, fragment_id: str, expected_seq: Any) -> int:
+    """Step the coder's coding of the fragment back by one change: append an entry that
+    restores the state before their latest change that is not undone yet (open when there
+    is none). The steps are read from the log (undo entries carry "undo of #N"), so no page
+    has to remember them and repeated undos keep going back."""
     record = current_record(project, coder, fragment_id)
-    _check_fresh(record, undo_seq)
-    note = f"undo of #{undo_seq}"
-    status = str((before or {}).get("status") or "open")
-    if status not in HUMAN:
+    _check_fresh(record, expected_seq)
+    steps: list[tuple[int, Decision]] = []
+    for seq, decision in project.decision_history(fragment_id, coder):
+        if _UNDO_NOTE.fullmatch(decision.note):
+            if steps:
+                steps.pop()
+        else:
+            steps.append((seq, decision))
+    if not steps:
+        raise Conflict("nothing of yours to undo on this fragment")
+    undone, _ = steps.pop()
+    note = f"undo of #{undone}"
+    before = steps[-1][1] if steps else None
+    if before is None or before.status.value not in HUMAN:
         entry = Decision(fragment_id, coder, None, None, None, Status.SUGGESTED, "", note)
     else:
-        choice = Choice.parse(before or {}, codebook_of(project))
         entry = Decision(
             fragment_id,
             coder,
-            choice.factor,
-            choice.presence,
-            choice.priority,
-            Status(status),
+            before.factor,
+            before.presence,
+            before.priority,
+            before.status,
             "",
             note,
         )

@@ -176,10 +176,9 @@ async def api_undo(request: Request) -> Response:
     body = await json_body(request)
     coder = request.app.state.coder
     fragment_id = _text(body, "fragment_id")
-    before = body.get("before") if isinstance(body.get("before"), dict) else None
 
     def work(project: Project) -> dict[str, Any]:
-        seq = changes.undo(project, coder, fragment_id, body.get("undo_seq"), before)
+        seq = changes.undo(project, coder, fragment_id, body.get("expected_seq"))
         return {"seq": seq, "state": state.state_for(project, coder, _view(body))}
 
     return JSONResponse(await in_project(request, work))

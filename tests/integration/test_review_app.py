@@ -266,21 +266,24 @@ def test_undo_appends_the_previous_state(client: TestClient, project_path: Path)
     fid = fragments(project_path)[0].id
     body = {"fragment_id": fid, "factor": FIRST, "presence": "present", "expected_seq": None}
     seq1 = post(client, "/api/decide", body).json()["seq"]
-    before = {"factor": FIRST, "presence": "present", "priority": None, "status": "confirmed"}
     seq2 = post(client, "/api/decide", {**body, "factor": SECOND, "expected_seq": seq1}).json()
     view = {"ids": [fid]}
-    body = {"fragment_id": fid, "undo_seq": seq2["seq"], "before": before, "view": view}
+    # the state to go back to comes from the log, never from the page
+    forged = {"factor": SECOND, "presence": "absent", "status": "corrected"}
+    body = {"fragment_id": fid, "expected_seq": seq2["seq"], "before": forged, "view": view}
     response = post(client, "/api/undo", body)
     assert state_of(response, fid)["mine"]["factor"] == FIRST
-    body = {"fragment_id": fid, "undo_seq": response.json()["seq"], "view": view}
-    response = post(client, "/api/undo", body)
+    body = {"fragment_id": fid, "expected_seq": response.json()["seq"], "view": view}
+    response = post(client, "/api/undo", body)  # a second undo goes one step further back
     assert state_of(response, fid)["mine"] is None
+    body = {"fragment_id": fid, "expected_seq": response.json()["seq"], "view": view}
+    assert post(client, "/api/undo", body).status_code == 409  # nothing left to undo
     rows = log(project_path)
     assert [(r[3], r[6], r[7]) for r in rows] == [
         (FIRST, "confirmed", ""),
         (SECOND, "corrected", ""),
         (FIRST, "confirmed", f"undo of #{seq2['seq']}"),
-        (None, "suggested", f"undo of #{rows[2][0]}"),
+        (None, "suggested", f"undo of #{seq1}"),
     ]
 
 
@@ -305,9 +308,40 @@ def test_reject_marks_a_fragment_not_to_code_and_undo_reopens_it(
     counted, _ = counted_evidence(records, CODEBOOK, include_suggestions=True)
     assert fid not in {item.fragment_id for item in counted}  # its suggestion no longer counts
     assert any(r.fragment.id == fid and r.suggestion.factor for r in records)
-    body = {"fragment_id": fid, "undo_seq": seq, "before": None, "view": view}
+    body = {"fragment_id": fid, "expected_seq": seq, "view": view}
     assert state_of(post(client, "/api/undo", body), fid)["mine"] is None
     assert [(r[3], r[6]) for r in log(project_path)] == [(None, "rejected"), (None, "suggested")]
+
+
+def test_undo_needs_no_page_history_and_keeps_to_the_coder(project_path: Path) -> None:
+    fid = fragments(project_path)[0].id
+    body = {"fragment_id": fid, "factor": FIRST, "presence": "present", "expected_seq": None}
+    with client_for(project_path, "anna") as anna, client_for(project_path, "bob") as bob:
+        anna.get(f"/?token={TOKEN}")
+        bob.get(f"/?token={TOKEN}")
+        first = post(anna, "/api/decide", body).json()["seq"]
+        post(bob, "/api/decide", {**body, "factor": SECOND})  # between anna's two entries
+        second = {**body, "presence": "absent", "priority": "high", "expected_seq": first}
+        latest = post(anna, "/api/decide", second).json()["seq"]
+    # a fresh page (another day, the tab closed) steps anna's coding back, from the log
+    with client_for(project_path, "anna") as fresh:
+        fresh.get(f"/?token={TOKEN}")
+        undo = {"fragment_id": fid, "expected_seq": latest, "view": {"ids": [fid]}}
+        mine = state_of(post(fresh, "/api/undo", undo), fid)["mine"]
+        assert (mine["factor"], mine["presence"], mine["priority"], mine["status"]) == (
+            FIRST,
+            "present",
+            None,
+            "confirmed",
+        )
+        nothing = {"fragment_id": fragments(project_path)[1].id, "expected_seq": None}
+        assert post(fresh, "/api/undo", nothing).status_code == 409  # no entry of anna's
+    assert [(r[2], r[3], r[4], r[7]) for r in log(project_path)][-1] == (
+        "anna",
+        FIRST,
+        "present",
+        f"undo of #{latest}",
+    )
 
 
 def test_two_coders_keep_their_own_work_and_see_each_other(project_path: Path) -> None:

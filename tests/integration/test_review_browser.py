@@ -340,6 +340,15 @@ def test_review_with_the_keyboard_persists(
     assert verdicts == [(corrected_code, "all", CODER, "checked in the browser")]
 
     screenshot(driver, live, report["id"], third.id)
+    # with this tab's history gone, u steps back the selected fragment's own last change
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{live.base}/reports/{report['id']}?f={fourth.id}")
+    ready(driver)
+    press(driver, "u")
+    wait(driver, lambda d: has(d, fourth.id, status="open"))
+    with Project.open(project_path, create=False) as project:
+        fourth_now = next(d for d in project.current_decisions(CODER) if d.fragment_id == fourth.id)
+    assert fourth_now.status == Status.SUGGESTED and fourth_now.note.startswith("undo of #")
     problems = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert problems == []  # no script errors, no CSP violations, nothing failed to load
     out, err = capfd.readouterr()

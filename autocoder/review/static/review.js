@@ -310,7 +310,6 @@
       notice("No suggestion here: choose a code (1-9) or no factor (0) first.", true);
       return;
     }
-    const before = f.mine ? { ...f.mine } : null;
     const data = await post("/api/decide", {
       fragment_id: f.id,
       factor: choice.factor,
@@ -321,7 +320,7 @@
     if (!data) return;
     drafts.delete(f.id);
     if (data.seq !== null) {
-      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq, before }]);
+      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq }]);
       notice("");
     } else {
       notice("Unchanged: already saved like this.");
@@ -332,12 +331,11 @@
   async function reject() {
     const f = current();
     if (!f || busy) return;
-    const before = f.mine ? { ...f.mine } : null;
     const data = await post("/api/reject", { fragment_id: f.id, expected_seq: f.seq });
     if (!data) return;
     drafts.delete(f.id);
     if (data.seq !== null) {
-      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq, before }]);
+      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq }]);
       notice("Rejected: left out of the matrix and of retraining (u undoes).");
     } else {
       notice("Unchanged: already rejected.");
@@ -345,19 +343,18 @@
     select(index + 1);
   }
 
+  // Undo steps back through the fragments this tab changed, latest first; with none left,
+  // through the selected fragment's own changes (the server reads the steps from the log).
   async function undo() {
     if (busy) return;
     const stack = undoStack();
-    const entry = stack.pop();
-    if (!entry) {
-      notice("Nothing to undo in this tab.");
-      return;
-    }
+    const entry = stack.pop() || (current() && { fragment_id: current().id, seq: current().seq });
+    if (!entry) return;
     saveUndo(stack);
+    const shown = frags.get(entry.fragment_id);
     const data = await post("/api/undo", {
       fragment_id: entry.fragment_id,
-      undo_seq: entry.seq,
-      before: entry.before,
+      expected_seq: shown ? shown.seq : entry.seq,
     });
     if (!data) return;
     drafts.delete(entry.fragment_id);
