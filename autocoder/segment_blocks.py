@@ -30,6 +30,11 @@ Structure rules:
 - A plain-prose line of at most 8 words without final punctuation that starts a paragraph,
   is followed by capitalised running text and is not right after a question, is a heading
   ("Achtergrond"), and so not a fragment.
+- The report's header (everything before its first question or speaker turn: a title, the
+  date and place, the cells of a metadata table) holds no answers: there, a one-line
+  paragraph of at most HEADER_LINE_WORDS words without any sentence end ("Datum",
+  "4 maart 2026", "Duur: 60 minuten") is not a fragment. Full sentences there (an
+  introduction of the respondent) stay; a report without any question or turn keeps all.
 - A list item is one fragment, also in the sentence unit; unindented lines under an item
   that ends a sentence start a new paragraph. A bold lead-in ("**Tijd:** ...") at the start
   of a line is a label and not part of the fragment.
@@ -58,6 +63,7 @@ SHORT_LINE_CHARS = 50
 SHORT_LINE_SHARE = 0.7
 HEADING_MAX_CHARS = 60
 HEADING_MAX_WORDS = 8
+HEADER_LINE_WORDS = 12
 
 _LABEL_LINE = re.compile(r"(?=[^:\n]{1,25}:\s)[A-ZÀ-Þ][\w\-/]*(?: [\w\-/]+){0,2}:\s")
 _SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s")
@@ -139,9 +145,13 @@ class _Builder:
         self.in_question = False  # the previous line was a question or interviewer turn
         self.question_open = False  # ... and that line had no "?" yet
         self.last_kind = BLANK  # kind of the previous non-blank line
+        self.in_header = True  # no question or speaker turn yet
+        self.header_blocks: list[int] = []  # indices of blocks made in the header
 
     def close(self) -> None:
         if self.current is not None:
+            if self.in_header:
+                self.header_blocks.append(len(self.blocks))
             self.blocks.extend(split_long(self.text, self.current))
             self.current = None
 
@@ -170,11 +180,26 @@ def report_blocks(text: str) -> list[Block]:
     lines = report_lines(text)
     builder = _Builder(text)
     for index, line in enumerate(lines):
+        if line.kind in (QUESTION, TURN) or (line.kind == HEADING and line.number is not None):
+            builder.close()  # what came before was the header
+            builder.in_header = False
         _feed(builder, lines, index, line)
         if line.kind != BLANK:
             builder.last_kind = line.kind
     builder.close()
-    return builder.blocks
+    if builder.in_header:  # no question or turn at all: there is no header to tell apart
+        return builder.blocks
+    drop = {i for i in builder.header_blocks if _header_line(text, builder.blocks[i])}
+    return [block for i, block in enumerate(builder.blocks) if i not in drop]
+
+
+def _header_line(text: str, block: Block) -> bool:
+    """A header block that is a title, label or value rather than prose: one line, at most
+    HEADER_LINE_WORDS words, no sentence end in it or at its end."""
+    content = text[block.start : block.end]
+    if "\n" in content or block.item or _SENTENCE_END.search(content):
+        return False
+    return content[-1:] not in _TERMINAL and len(content.split()) <= HEADER_LINE_WORDS
 
 
 def _next_text_line(lines: list[Line], index: int) -> Line | None:

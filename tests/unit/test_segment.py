@@ -247,6 +247,33 @@ def test_headings_and_markers_are_not_in_fragments() -> None:
     ]
 
 
+HEADER = (
+    "Gespreksverslag interview teamleider Veilig Thuis Waterlanden-Oost\n\n"
+    "Datum\n\n4 maart 2026\n\nPlaats en duur\n\nHavenkade Brakwijk; circa 60 minuten\n\n"
+    "Datum: 4 maart 2026\nDuur: 60 minuten\n\n"
+    "Mevrouw Terpstra werkt sinds 2019 als procesregisseur. Ze zit het overleg voor\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    "opening", ["Vraag 5. Hoe gaat het?", "I: Hoe gaat het?", "R: Goed.", "# Vraag 5"]
+)
+def test_header_titles_labels_and_values_are_not_fragments(opening: str) -> None:
+    """Before the first question or turn, one-line paragraphs without a sentence end (the
+    cells of a metadata table, a title) are dropped; sentences there stay."""
+    fragments = texts(HEADER + f"{opening}\n\nHet gaat goed.\n\nDuur: 60 minuten")
+    assert fragments[:2] == [
+        "Mevrouw Terpstra werkt sinds 2019 als procesregisseur.",
+        "Ze zit het overleg voor",  # a paragraph with a sentence end in it is prose
+    ]
+    assert fragments[-2:] == ["Het gaat goed.", "Duur: 60 minuten"]  # after it, labels stay
+    assert len(fragments) == 4 + (opening == "R: Goed.")
+
+
+def test_without_questions_or_turns_short_lines_stay() -> None:
+    assert texts("Datum\n\n4 maart 2026\n\nHet gaat goed.") == ["Datum", "Het gaat goed."]
+
+
 def test_list_item_is_one_fragment_and_keeps_indented_continuation() -> None:
     text = "Nodig:\n- korte lijnen. Echt waar.\n- vertrouwen tussen de\n  uitvoerders\nKlaar."
     assert texts(text) == [
