@@ -95,16 +95,21 @@ async def matrix_page(request: Request) -> Response:
     if by not in {b.value for b in By}:
         raise AutocoderError("by must be respondent, group or all")
     mine = params.get("mine") == "1"
+    suggested = params.get("sugg") == "1"  # open fragments count their suggestion
 
     def work(project: Project) -> dict[str, Any]:
-        records = project.coded_fragments(coder if mine else None)
+        records = project.coded_fragments(coder if mine else None, include_suggestions=suggested)
         matrix = build_matrix(
-            records, request.app.state.codebook, by=by, verdicts=project.verdicts()
+            records,
+            request.app.state.codebook,
+            by=by,
+            verdicts=project.verdicts(),
+            include_suggestions=suggested,
         )
         return matrix_context(matrix, params.get("code"), params.get("column"))
 
     context = await in_project(request, work)
-    context.update(by=by, mine=mine, verdicts=[v.value for v in CONFIRMABLE])
+    context.update(by=by, mine=mine, sugg=suggested, verdicts=[v.value for v in CONFIRMABLE])
     return render(request, "matrix.html", context)
 
 
@@ -123,7 +128,8 @@ async def verdict(request: Request) -> Response:
         str(form.get("note", ""))[:2000],
         request.app.state.coder,
     )
-    query = urlencode({"by": by, "code": code, "column": column, "mine": form.get("mine", "")})
+    keep = {key: form.get(key, "") for key in ("mine", "sugg")}
+    query = urlencode({"by": by, "code": code, "column": column, **keep})
     return RedirectResponse(f"/matrix?{query}", status_code=303)
 
 

@@ -424,6 +424,26 @@ def test_matrix_is_live_and_confirms_verdicts(client: TestClient, project_path: 
         ]
 
 
+def test_matrix_previews_open_suggestions_on_request(
+    client: TestClient, project_path: Path
+) -> None:
+    cell = f'data-code="{FIRST}" data-column="all" data-verdict='
+    assert f'{cell}"not discussed"' in client.get("/matrix?by=all").text
+    fid = fragments(project_path)[0].id
+    body = {"fragment_id": fid, "factor": SECOND, "presence": "absent", "expected_seq": None}
+    post(client, "/api/decide", body)  # a person's decision wins over its suggestion
+    page = client.get(f"/matrix?by=all&sugg=1&code={FIRST}&column=all").text
+    assert f'{cell}"present"' in page  # all six suggestions say FIRST, present; one decided
+    assert "5+ 0−" in page and "5 unconfirmed" in page
+    assert page.count('class="tag unconfirmed">suggested') == 5
+    assert "Eerste zin over afspraken." not in page  # decided as another code
+    form = {"code": FIRST, "column": "all", "verdict": "present", "by": "all", "sugg": "1"}
+    response = client.post(
+        "/matrix/verdict", data={**form, "csrf": csrf(client)}, follow_redirects=False
+    )
+    assert "sugg=1" in response.headers["location"]  # the preview stays on
+
+
 def test_server_keeps_logs_quiet(project_path: Path) -> None:
     from autocoder.review.server import make_server
 
