@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import docx
 from docx.styles.style import BaseStyle
@@ -21,6 +22,10 @@ from docx.text.run import Run
 from autocoder.config import Limits
 from autocoder.errors import InputError
 from autocoder.ingest_zip import open_zip
+
+if TYPE_CHECKING:
+    from docx.document import Document
+    from lxml.etree import _Element as Element
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -49,7 +54,7 @@ def docx_text(raw: bytes, source: str, limits: Limits) -> str:
         raise InputError(source, "document nested too deeply: save it again in Word") from exc
 
 
-def _docx_blocks(parent, document) -> Iterator[str]:
+def _docx_blocks(parent: Element, document: Document) -> Iterator[str]:
     """Paragraphs and table cells in document order."""
     for child in parent.iterchildren():
         if child.tag == W + "p":
@@ -64,7 +69,7 @@ def _docx_blocks(parent, document) -> Iterator[str]:
                 yield from _docx_blocks(content, document)
 
 
-def _docx_runs(element) -> Iterator:
+def _docx_runs(element: Element) -> Iterator[Element]:
     """The w:r elements of a paragraph, also inside hyperlinks, insertions and fields."""
     for child in element.iterchildren():
         if child.tag == W + "r":
@@ -73,7 +78,7 @@ def _docx_runs(element) -> Iterator:
             yield from _docx_runs(child)
 
 
-def _docx_run_text(run) -> str:
+def _docx_run_text(run: Element) -> str:
     parts: list[str] = []
     for child in run.iterchildren():
         if child.tag == W + "t":
@@ -87,11 +92,11 @@ def _docx_run_text(run) -> str:
     return "".join(parts)
 
 
-def _docx_plain(paragraph) -> str:
+def _docx_plain(paragraph: Element) -> str:
     return "".join(_docx_run_text(run) for run in _docx_runs(paragraph)).strip()
 
 
-def _docx_paragraph(element, document) -> str:
+def _docx_paragraph(element: Element, document: Document) -> str:
     runs = [(run, _docx_run_text(run)) for run in _docx_runs(element)]
     text = "".join(part for _, part in runs).strip()
     if not text:
@@ -125,7 +130,7 @@ def _heading_level(style: BaseStyle | None) -> int:
     return 0
 
 
-def _is_list(element, style: BaseStyle | None) -> bool:
+def _is_list(element: Element, style: BaseStyle | None) -> bool:
     if any(name.startswith(LIST_STYLE_PREFIXES) for name in _style_names(style)):
         return True
     num_id = element.find(f"{W}pPr/{W}numPr/{W}numId")
@@ -153,7 +158,7 @@ def _style_bold(style: BaseStyle | None) -> bool:
     return False
 
 
-def _docx_table_cells(table) -> Iterator[str]:
+def _docx_table_cells(table: Element) -> Iterator[str]:
     """Each cell once, row by row; merged cells are one w:tc or a vMerge continuation."""
     for row in table.iterchildren(W + "tr"):
         for cell in row.iterchildren(W + "tc"):
@@ -165,7 +170,7 @@ def _docx_table_cells(table) -> Iterator[str]:
                 yield text
 
 
-def _docx_cell_lines(cell) -> Iterator[str]:
+def _docx_cell_lines(cell: Element) -> Iterator[str]:
     for child in cell.iterchildren():
         if child.tag == W + "p":
             text = _docx_plain(child)

@@ -15,6 +15,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pypdf
 from odf import opendocument
@@ -22,6 +23,9 @@ from odf import opendocument
 from autocoder.config import Limits
 from autocoder.errors import FileTooLargeError, InputError
 from autocoder.ingest_zip import open_zip
+
+if TYPE_CHECKING:
+    from odf.element import Element
 
 ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 ODF_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -66,7 +70,7 @@ def odt_text(raw: bytes, source: str, limits: Limits) -> str:
         raise InputError(source, "document nested too deeply: save it again") from exc
 
 
-def _odt_blocks(element, prefix: str) -> Iterator[str]:
+def _odt_blocks(element: Element, prefix: str) -> Iterator[str]:
     for child in _odt_elements(element):
         name = child.qname
         if name in ((ODF_TEXT, "h"), (ODF_TEXT, "p")):
@@ -85,25 +89,25 @@ def _odt_blocks(element, prefix: str) -> Iterator[str]:
             yield from _odt_blocks(child, prefix)
 
 
-def _odt_cell_lines(cell) -> Iterator[str]:
+def _odt_cell_lines(cell: Element) -> Iterator[str]:
     for block in _odt_blocks(cell, ""):
         yield MARKDOWN_HEADING.sub("", block)
 
 
-def _odt_elements(element) -> Iterator:
+def _odt_elements(element: Element) -> Iterator[Element]:
     for child in element.childNodes:
         if child.nodeType == child.ELEMENT_NODE and child.qname not in ODT_SKIP:
             yield child
 
 
-def _odt_level(heading) -> int:
+def _odt_level(heading: Element) -> int:
     try:
         return min(max(int(heading.getAttribute("outlinelevel") or 1), 1), 6)
     except ValueError:
         return 1
 
 
-def _odt_inline(element) -> str:
+def _odt_inline(element: Element) -> str:
     """Text of a paragraph: spaces, tabs and line breaks unwrapped; notes and comments left out."""
     parts: list[str] = []
     for child in element.childNodes:

@@ -159,7 +159,7 @@ class _Builder:
         self.close()
         self.answer += 1
 
-    def open(self, line_start: int, line_end: int, item: bool, new_paragraph: bool = True):
+    def open(self, line_start: int, line_end: int, item: bool, new_paragraph: bool = True) -> None:
         self.close()
         if new_paragraph:
             self.paragraph += 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 
 import numpy as np
@@ -54,7 +54,7 @@ def register_extensions() -> None:
             Token.set_extension(name, getter=_flag_getter(position))
 
 
-def _flag_getter(position: int):
+def _flag_getter(position: int) -> Callable[[Token], bool]:
     def getter(token: Token) -> bool:
         flags = token.doc.user_data.get(FLAGS_KEY)
         return bool(flags[position][token.i]) if flags is not None else False
@@ -94,7 +94,7 @@ class _TokenTexts(Sequence[str]):
     def __len__(self) -> int:
         return len(self._starts)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
         return self._text[self._starts[index] : self._ends[index]]
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GroupKFold
 
+from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.evaluate import model_predictions
 from autocoder.metrics import suggestion_metrics
@@ -144,7 +145,7 @@ def dictionary(codebook: Codebook, labels: Sequence[str]) -> Fitter:
 # --- trained models ------------------------------------------------------------------------------
 
 
-def suggestion_model(result: Result, model) -> Classifier:
+def suggestion_model(result: Result, model: SuggestionModel) -> Classifier:
     """Time ``suggest`` (what a user gets, reasons included); score with the raw probabilities."""
 
     def classify(batch: Sequence[FragmentRecord]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -24,7 +24,7 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import spacy
@@ -78,7 +78,7 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def timed(run) -> tuple[float, float, int]:
+def timed(run: Callable[[], int]) -> tuple[float, float, int]:
     """(CPU seconds, wall seconds, result) of ``run()``; CPU time is robust on a shared machine."""
     cpu, wall = time.process_time(), time.perf_counter()
     result = run()
