@@ -66,6 +66,22 @@ class Matches:
             (*found[n], neg) for n, neg in zip(numbers[lo:hi], negated[lo:hi], strict=True)
         )
 
+    def first(self, rows: np.ndarray, codes: list[str]) -> list[str | None]:
+        """For each row and code: the indicator of the row's first match of the code, in the
+        order ``of`` gives them (None: no match)."""
+        code_ids: dict[str, int] = {}
+        code_of = [code_ids.setdefault(code, len(code_ids)) for code, _ in self.found]
+        width = len(code_ids) + 1  # the last: a code without matches
+        matched = self.rows * width + np.array(code_of, dtype=np.int64)[self.numbers]
+        keys, first = np.unique(matched, return_index=True)
+        if not len(keys):
+            return [None] * len(codes)
+        code_numbers = [code_ids.get(code, width - 1) for code in codes]
+        wanted = rows * width + np.array(code_numbers, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        numbers = np.where(keys[at] == wanted, self.numbers[first[at]], -1).tolist()
+        return [None if n < 0 else self.found[n][1] for n in numbers]
+
 
 class BatchFeaturiser:
     """Per fitted model: tables from string numbers to its token numbers and columns."""

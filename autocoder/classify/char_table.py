@@ -32,6 +32,7 @@ class CharTable:
         self.word_ids: dict[str, int] = {}
         self.table = _GrowingRows(self.vectoriser.dtype)
         self.matrix: sparse.csr_matrix | None = None
+        self.transposed: sparse.csr_matrix | None = None  # of ``matrix`` (n-grams x words)
         self.piece_rows = np.zeros(0, dtype=np.int64)  # per piece number: its row (-1: none)
         self.piece_store: tuple[int, int] | None = None  # (store id, generation) of piece_rows
 
@@ -43,7 +44,7 @@ class CharTable:
         with self.lock:
             self._make_room(len(words))
             flat = self._rows(words)
-            table = self.matrix
+            table = self._transposed()
         lengths = np.fromiter(map(len, per_doc), dtype=np.int64, count=len(per_doc))
         return _product(flat, lengths, table, self.vectoriser.dtype)
 
@@ -56,7 +57,7 @@ class CharTable:
             self._make_room(len(arrays.pieces) + len(words))
             rows = self._piece_rows(arrays)
             extra = self._rows(words)
-            table = self.matrix
+            table = self._transposed()
         text_of = np.repeat(np.arange(len(texts)), arrays.piece_counts)
         if unsplit:
             lengths = np.array([len(texts[i].split()) for i in unsplit], dtype=np.int64)
@@ -83,7 +84,15 @@ class CharTable:
             rows = self.piece_rows[arrays.pieces]
         if self.matrix is None:
             self.matrix = self.table.matrix(len(self.vectoriser.vocabulary_))
+            self.transposed = None
         return rows
+
+    def _transposed(self) -> sparse.csr_matrix:
+        """The table as n-grams x words (worked out again after words were added)."""
+        assert self.matrix is not None
+        if self.transposed is None:
+            self.transposed = self.matrix.T.tocsr()
+        return self.transposed
 
     def _make_room(self, words: int) -> None:
         """Start afresh when up to ``words`` new rows would overfill the table (before a
@@ -113,21 +122,22 @@ class CharTable:
                     found[column] = found.get(column, 0) + 1
             table.append(list(found), list(found.values()))
         self.matrix = table.matrix(len(vocabulary))
+        self.transposed = None
 
 
 def _product(
-    rows: np.ndarray, lengths: np.ndarray, table: sparse.csr_matrix, dtype: Any
+    rows: np.ndarray, lengths: np.ndarray, transposed: sparse.csr_matrix, dtype: Any
 ) -> sparse.csr_matrix:
     """(documents x words) @ table, for documents with ``lengths`` word rows one after
-    another in ``rows``."""
+    another in ``rows`` (``transposed``: the table as n-grams x words)."""
     indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(lengths)
-    documents = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=dtype), rows, indptr), shape=(len(lengths), table.shape[0])
+    documents = sparse.csc_matrix(  # transposed: words x documents
+        (np.ones(len(rows), dtype=dtype), rows, indptr), shape=(transposed.shape[1], len(lengths))
     )
-    # A product has no duplicate entries; transposing there and back sorts each row's
-    # columns (cheaper than sorting them).
-    return (documents @ table).tocsc().tocsr()
+    # The product's rows come out with unsorted columns; worked out transposed, the one
+    # transposition back sorts them (cheaper than sorting them, or than two transpositions).
+    return (transposed @ documents.tocsr()).T.tocsr()
 
 
 class _GrowingRows:

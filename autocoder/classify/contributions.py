@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
+from autocoder.segment_arrays import ranges
+
 TOP_CONTRIBUTIONS = 12
+FIRST_GROUP = 64  # entries per row of the first group _top_k ranks (most rows have fewer)
 
 
 def top_contributions(
@@ -50,14 +53,18 @@ def top_columns_per_row(
     ``columns[offsets[i]:offsets[i + 1]]``) and the columns.
     """
     n_rows = matrix.shape[0]
-    rows = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
-    columns = matrix.indices
-    label = which[rows]
-    values = matrix.data * weights[label, columns]
-    keep = (label >= 0) & (values > 0)
+    counts = np.diff(matrix.indptr)
+    label = np.repeat(which, counts)
+    # flat positions into the weights (a row of -1 reads the last row: dropped below)
+    values = weights.take(label * weights.shape[1] + matrix.indices)
+    values *= matrix.data
+    keep = values > 0
+    keep &= label >= 0
     if skip is not None:
-        keep &= (columns < skip[0]) | (columns >= skip[1])
-    offsets, top_columns, _ = _top_k(rows[keep], columns[keep], values[keep], n_rows, k)
+        keep &= (matrix.indices < skip[0]) | (matrix.indices >= skip[1])
+    kept = np.flatnonzero(keep)
+    rows = np.repeat(np.arange(n_rows), counts)[kept]
+    offsets, top_columns, _ = _top_k(rows, matrix.indices[kept], values[kept], n_rows, k)
     return offsets, top_columns
 
 
@@ -66,33 +73,35 @@ def _top_k(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` largest values of each row, largest first, from entries sorted by row (and
     column within a row): offsets per row, their columns and values. Rows are ranked in
-    groups of similar length, each as a dense grid sorted along its rows."""
+    groups of similar length (most in the first), each as a dense grid sorted along its
+    rows."""
     counts = np.bincount(rows, minlength=n_rows)
     starts = np.zeros(n_rows + 1, dtype=np.int64)
     starts[1:] = np.cumsum(counts)
-    position = np.arange(len(rows)) - starts[rows]
+    taken = np.minimum(counts, k)
     offsets = np.zeros(n_rows + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum(np.minimum(counts, k))
-    out_columns = np.empty(offsets[-1], dtype=np.int64)
-    out_values = np.empty(offsets[-1])
-    low, high = 0, max(k, 1)
+    offsets[1:] = np.cumsum(taken)
+    picked = np.empty(offsets[-1], dtype=np.int64)  # entries, in the order returned
+    low, high = 0, max(k, FIRST_GROUP)
     largest = int(counts.max()) if n_rows else 0
     while low < largest:
         group = np.flatnonzero((counts > low) & (counts <= high))
         if len(group):
-            local = np.full(n_rows, -1, dtype=np.int64)
-            local[group] = np.arange(len(group))
-            member = local[rows] >= 0
-            at = (local[rows[member]], position[member])
-            grid = np.full((len(group), high), -np.inf)
-            grid_columns = np.zeros((len(group), high), dtype=np.int64)
-            grid[at] = values[member]
-            grid_columns[at] = columns[member]
-            order = np.argsort(-grid, axis=1, kind="stable")[:, :k]
-            best = np.take_along_axis(grid, order, axis=1)
-            taken = best > -np.inf
-            slot = (offsets[group][:, None] + np.arange(order.shape[1]))[taken]
-            out_values[slot] = best[taken]
-            out_columns[slot] = np.take_along_axis(grid_columns, order, axis=1)[taken]
+            picked[ranges(offsets[group], taken[group])] = _largest_first(
+                values, starts[group], counts[group], taken[group], high
+            )
         low, high = high, high * 2
-    return offsets, out_columns, out_values
+    return offsets, columns[picked], values[picked]
+
+
+def _largest_first(
+    values: np.ndarray, starts: np.ndarray, counts: np.ndarray, taken: np.ndarray, width: int
+) -> np.ndarray:
+    """For rows of at most ``width`` entries (``values[start:start + count]``): the entries
+    of each row's ``taken`` largest values, largest first (ties: the earlier entry)."""
+    grid = np.full((len(starts), width), -np.inf)
+    at = ranges(starts, counts)
+    grid[np.repeat(np.arange(len(starts)), counts), at - np.repeat(starts, counts)] = values[at]
+    order = np.argsort(-grid, axis=1, kind="stable")[:, : int(taken.max())]
+    wanted = np.arange(order.shape[1]) < taken[:, None]
+    return (starts[:, None] + order)[wanted]

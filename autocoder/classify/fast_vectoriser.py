@@ -14,6 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
 from autocoder.classify.batch_features import BatchFeaturiser, BatchInput, Matches
 from autocoder.classify.char_table import CharTable
@@ -177,9 +178,27 @@ class FastVectoriser:
         for name, (vectoriser, weight) in blocks.items():
             matrix = counts[name]
             if isinstance(vectoriser, TfidfVectorizer):
-                matrix = vectoriser._tfidf.transform(matrix, copy=False)
-            parts.append(matrix if weight is None else matrix * weight)
+                matrix = _tfidf(matrix, vectoriser._tfidf)
+            if weight is not None and not (weight == 1.0 and matrix.dtype.kind == "f"):
+                matrix = matrix * weight  # (times 1.0 changes no float)
+            parts.append(matrix)
         return parts
+
+
+def _tfidf(counts: sparse.csr_matrix, transformer: Any) -> sparse.csr_matrix:
+    """``transformer.transform(counts, copy=False)``: the same steps on the counts' data in
+    place, without the input checks (the counts come from ``_counts``: canonical CSR)."""
+    if transformer.norm not in (None, "l2") or counts.dtype not in (np.float32, np.float64):
+        return transformer.transform(counts, copy=False)
+    data = counts.data
+    if transformer.sublinear_tf:
+        np.log(data, data)
+        data += 1.0
+    if hasattr(transformer, "idf_"):
+        data *= transformer.idf_[counts.indices]
+    if transformer.norm == "l2":
+        inplace_csr_row_normalize_l2(counts)
+    return counts
 
 
 def _plain_vectoriser(vectoriser: Any, analyzer: str, ngrams: tuple[int, int] | None) -> bool:
@@ -220,12 +239,20 @@ def _token_counts(texts: list[str], vectoriser: Any) -> sparse.csr_matrix:
 def _counts(
     found: tuple[np.ndarray, np.ndarray], n_rows: int, vectoriser: Any
 ) -> sparse.csr_matrix:
-    """A count matrix, as the vectoriser builds it, from (row, column) occurrences."""
+    """A count matrix, as the vectoriser builds it (columns sorted, no duplicates), from
+    (row, column) occurrences."""
     rows, columns = found
-    keep = columns >= 0
-    counts = sparse.coo_matrix(
-        (np.ones(int(keep.sum()), dtype=vectoriser.dtype), (rows[keep], columns[keep])),
+    keep = np.flatnonzero(columns >= 0)
+    rows, columns = rows[keep], columns[keep]
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    order = np.argsort(rows, kind="stable")  # a few sorted runs: fast
+    counts = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=vectoriser.dtype), columns[order], indptr),
         shape=(n_rows, len(vectoriser.vocabulary_)),
-    ).tocsr()
+    )
+    # Transposing there and back sorts each row's columns, duplicates side by side (cheaper
+    # than sorting them); summing them is then one pass.
+    counts = counts.tocsc().tocsr()
     counts.sum_duplicates()
     return counts

@@ -14,9 +14,8 @@ runtime helper that is never saved; reasons are ranked in classify.contributions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 from scipy import sparse
@@ -206,60 +205,62 @@ class LinearSuggester:
             features.presence, row, weights, self._names("presence"), self._chars()
         )
 
-    def ranked_contributions(
+    def ranked_columns(
         self,
         features: Features,
         labels: Sequence[str],
         k: int = TOP_CONTRIBUTIONS,
         shown: np.ndarray | None = None,
-    ) -> list[list[str]]:
-        """For every row at once: the names ``contributions`` gives for its label (at most
-        ``k``), or with ``shown`` only among the columns it marks: per column of
-        ``feature_names("factor")``, or per label (rows in ``self.labels`` order) and column."""
-        classes = list(self.factor_.classes_)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For every row at once: the columns of the features that pushed most towards its
+        label (at most ``k``, as ``contributions`` ranks them), or with ``shown`` only among
+        the columns it marks: per column of ``feature_names("factor")``, or per label (rows in
+        ``self.labels`` order) and column. Row i's are ``columns[offsets[i]:offsets[i + 1]]``;
+        returns (offsets, columns)."""
+        classes = {label: i for i, label in enumerate(self.factor_.classes_.tolist())}
         coef = self.factor_.coef_
-        which = np.array(
-            [
-                (classes.index(label) if coef.shape[0] > 1 else 0) if label in classes else -1
-                for label in labels
-            ],
-            dtype=np.int64,
-        )
+        which = np.array([classes.get(label, -1) for label in labels], dtype=np.int64)
+        if coef.shape[0] == 1:  # two classes: one row of weights
+            which = np.minimum(which, 0)
         matrix, skip = features.factor, self._chars()
         if features.readable is not None:
             matrix, skip = features.readable, None
-        return self._ranked(matrix, self._masked("factor", coef, shown), which, k, "factor", skip)
+        weights = self._masked("factor", lambda: coef, shown)
+        return top_columns_per_row(matrix, weights, which, k, skip)
 
-    def ranked_presence_contributions(
+    def ranked_presence_columns(
         self,
         features: Features,
         present: Sequence[bool | None],
         k: int = TOP_CONTRIBUTIONS,
         shown: np.ndarray | None = None,
-    ) -> list[list[str]]:
-        """The names ``presence_contributions`` gives for each row (none where ``present`` is
-        None); ``shown`` as in ``ranked_contributions``, per column of the presence head."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The columns ``presence_contributions`` gives for each row (none where ``present``
+        is None), as in ``ranked_columns``; ``shown`` per column of the presence head."""
         if self.presence_ is None or features.presence is None:
-            return [[] for _ in present]
+            return np.zeros(len(present) + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
         coef = self.presence_.coef_[0]
         which = np.array([-1 if p is None else (0 if p else 1) for p in present], dtype=np.int64)
         matrix, skip = features.presence, self._chars()
         if features.readable is not None and features.presence_extra is not None:
             matrix = sparse.hstack([features.readable, features.presence_extra]).tocsr()
             skip = None
-        weights = self._masked("presence", np.vstack([coef, -coef]), shown)
-        return self._ranked(matrix, weights, which, k, "presence", skip)
+        weights = self._masked("presence", lambda: np.vstack([coef, -coef]), shown)
+        return top_columns_per_row(matrix, weights, which, k, skip)
 
-    def _masked(self, head: str, weights: np.ndarray, shown: np.ndarray | None) -> np.ndarray:
+    def _masked(
+        self, head: str, make_weights: Callable[[], np.ndarray], shown: np.ndarray | None
+    ) -> np.ndarray:
         """The weights with the columns ``shown`` leaves out set to zero (never ranked);
         kept for the last few masks (a model ranks with the same masks batch after batch,
         and ``fit`` forgets them)."""
         if shown is None:
-            return weights
+            return make_weights()
         cache = self.__dict__.setdefault("_masked_cache", {})
         key = (head, id(shown), shown.shape)
         masked = cache.get(key)
         if masked is None:
+            weights = make_weights()
             if shown.ndim == 2:  # per label: the rows of the factor head's classes
                 classes = list(self.factor_.classes_)
                 rows = classes if weights.shape[0] > 1 else classes[-1:]
@@ -274,19 +275,6 @@ class LinearSuggester:
         """The column range of character n-grams in the factor matrix."""
         chars = self.features_.output_indices_.get("chars")
         return None if chars is None else (chars.start, chars.stop)
-
-    def _ranked(
-        self,
-        matrix: sparse.csr_matrix,
-        weights: np.ndarray,
-        which: np.ndarray,
-        k: int,
-        head: str,
-        skip: tuple[int, int] | None,
-    ) -> list[list[str]]:
-        offsets, columns = top_columns_per_row(matrix, weights, which, k, skip)
-        found = self.feature_names(head)[columns].tolist()
-        return [found[start:end] for start, end in pairwise(offsets.tolist())]
 
     def feature_names(self, head: str) -> np.ndarray:
         """The column names of the ``"factor"`` or ``"presence"`` head's matrix, as Python

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from itertools import pairwise
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
-from spacy.lang.nl.stop_words import STOP_WORDS
 
 from autocoder.classify.batch_features import BatchInput, Matches
-from autocoder.classify.cue_words import CUES
+from autocoder.classify.descriptions import DescriptionTable, about, describe_name, label_rows
 from autocoder.classify.features import (
     FeatureDoc,
     feature_docs,
@@ -29,18 +28,6 @@ PUSHES_SCANNED = 6  # the strongest pushes towards the presence looked at for on
 # Said when only spelling patterns or function words drove a suggestion, so that a reader
 # always sees why (and that it is a weak why).
 NO_SINGLE_WORD = "no single word stands out: judged on the wording as a whole"
-SCOPE_PREFIXES = ("POL_POS_", "POL_NEG_", "POL_DNEG_", "AFTER_", "WISH_", "PAST_", "NOW_")
-CUE_WORDS = {
-    "CUE_NEG": "a negation",
-    "CUE_HEDGE": "hedging",
-    "WISH": "a wish or need",
-    "CONTRAST": "a contrast (maar, toch)",
-    "PAST": "a reference to the past",
-    "NOW": "a reference to now",
-    "LACK": "a shortage word",
-    "PRAISE": "a positive judgement",
-}
-assert set(CUES) <= set(CUE_WORDS)
 
 
 class HasMatches(Protocol):
@@ -60,6 +47,21 @@ class _BatchRow:
     @property
     def matches(self) -> tuple[tuple[str, str, bool], ...]:
         return self.source.of(self.row)
+
+
+class _BatchRows(Sequence[HasMatches]):
+    """The rows of a batch, for reasons (indicator matches looked up for many at once)."""
+
+    def __init__(self, source: Matches, n: int) -> None:
+        self.source, self.n = source, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> HasMatches:  # type: ignore[override]
+        if not -self.n <= index < self.n:
+            raise IndexError(index)
+        return _BatchRow(self.source, index % self.n)
 
 
 class Suggester(Protocol):
@@ -126,7 +128,7 @@ class SuggestionModel:
         if transform_batch is not None:
             matrix = transform_batch(self.batch_input(fragments))
             if matrix is not None:
-                return matrix, [_BatchRow(matrix.matches, i) for i in range(len(fragments))]
+                return matrix, _BatchRows(matrix.matches, len(fragments))
         docs = self.docs(fragments)
         return self.suggester.transform(docs), docs
 
@@ -185,27 +187,108 @@ class SuggestionModel:
         labels: Sequence[str],
         presences: Sequence[Presence | None],
     ) -> list[list[str]]:
-        """Reasons of every row; for all rows at once when the backend ranks in one go."""
-        ranked = getattr(self.suggester, "ranked_contributions", None)
-        ranked_presence = getattr(self.suggester, "ranked_presence_contributions", None)
-        overridden = type(self)._reasons is not SuggestionModel._reasons
-        if ranked is None or ranked_presence is None or overridden:
-            return [
-                self._reasons(matrix, row, docs[row], labels[row], presences[row])
-                for row in range(len(docs))
-            ]
-        # Ranked among describable features only, so a few more than shown are enough.
-        names = ranked(matrix, labels, k=MAX_REASONS + 4, shown=self._shown("factor"))
-        pushes = ranked_presence(
+        """Reasons of every row: for all rows at once when the backend ranks columns in one go
+        and the describing methods are this class's, else row by row."""
+        if self._ranks_columns():
+            return self._reasons_by_columns(matrix, docs, labels, presences)
+        return [
+            self._reasons(matrix, row, docs[row], labels[row], presences[row])
+            for row in range(len(docs))
+        ]
+
+    def _ranks_columns(self) -> bool:
+        """Can reasons come from ranked columns and the description tables (the backend ranks
+        columns, and none of the describing methods is overridden)?"""
+        suggester = self.suggester
+        if not all(
+            hasattr(suggester, name)
+            for name in ("ranked_columns", "ranked_presence_columns", "feature_names")
+        ):
+            return False
+        own = type(self)
+        return all(
+            getattr(own, name) is getattr(SuggestionModel, name)
+            for name in ("_reasons", "_reasons_from", "_describe", "_describe_meta")
+        )
+
+    def _reasons_by_columns(
+        self,
+        matrix: Any,
+        docs: Sequence[HasMatches],
+        labels: Sequence[str],
+        presences: Sequence[Presence | None],
+    ) -> list[list[str]]:
+        """``_all_reasons`` with the ranked columns described by table lookups."""
+        suggester = self.suggester
+        ranked = suggester.ranked_columns(
+            matrix, labels, k=MAX_REASONS + 4, shown=self._shown("factor")
+        )
+        ranked_pushes = suggester.ranked_presence_columns(
             matrix,
             [None if p is None else p is Presence.PRESENT for p in presences],
             k=PUSHES_SCANNED,
             shown=self._shown("presence"),
         )
+        rows = label_rows(suggester.labels, labels)
+        texts = self._column_texts("factor", *ranked, rows, docs, labels)
+        push_texts = self._column_texts("presence", *ranked_pushes, rows, docs, labels)
         return [
-            self._reasons_from(names[row], pushes[row], docs[row], labels[row], presences[row])
+            self._chosen(texts[row], push_texts[row][:PUSHES_SCANNED], presences[row])
             for row in range(len(docs))
         ]
+
+    def _column_texts(
+        self,
+        head: str,
+        offsets: np.ndarray,
+        columns: np.ndarray,
+        label_rows: np.ndarray,
+        docs: Sequence[HasMatches],
+        labels: Sequence[str],
+    ) -> list[list[str | None]]:
+        """What ``_describe`` says of each row's ranked columns (offsets and columns as the
+        suggester ranks them; ``label_rows``: each row's label in the suggester's order)."""
+        table = self._descriptions(head)
+        rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        numbers = table.numbers[label_rows[rows], columns]
+        found = table.texts[np.maximum(numbers, 0)].tolist()
+        at = np.flatnonzero(numbers < 0)  # indicators: described from the row's matches
+        features = [table.indicators[i] for i in (-1 - numbers[at]).tolist()]
+        for position, text in zip(
+            at.tolist(), self._indicator_texts(features, rows[at], docs), strict=True
+        ):
+            found[position] = text
+        return [found[start:end] for start, end in pairwise(offsets.tolist())]
+
+    def _indicator_texts(
+        self, features: list[str], rows: np.ndarray, docs: Sequence[HasMatches]
+    ) -> list[str | None]:
+        """What ``_describe_meta`` says of each row's indicator feature (``CB_`` tokens about
+        the row's label)."""
+        codes = [feature[3:].removesuffix("_NEG") for feature in features]
+        if isinstance(docs, _BatchRows):
+            first = docs.source.first(rows, codes)
+        else:
+            first = [
+                next((ind for c, ind, _ in docs[row].matches if c == code), None)
+                for row, code in zip(rows.tolist(), codes, strict=True)
+            ]
+        return [
+            None if indicator is None else self._indicator_text(feature, indicator)
+            for feature, indicator in zip(features, first, strict=True)
+        ]
+
+    def _descriptions(self, head: str) -> DescriptionTable:
+        """The description table of a head's columns (built once per suggester)."""
+        cache = self.__dict__.setdefault("_descriptions_cache", {})
+        key = (id(self.suggester), head)
+        if key not in cache:
+            cache[key] = DescriptionTable.build(
+                self.suggester.feature_names(head).tolist(),
+                self.suggester.labels,
+                self._describe_label_meta,
+            )
+        return cache[key]
 
     def _shown(self, head: str) -> np.ndarray | None:
         """Which columns of a head could be described: per column for the presence head,
@@ -220,7 +303,7 @@ class SuggestionModel:
         if key not in cache:
             listed = names(head).tolist()
             static = np.array(
-                [not n.startswith("meta__") and _describe_name(n) is not None for n in listed]
+                [not n.startswith("meta__") and describe_name(n) is not None for n in listed]
             )
             meta = [n[6:] if n.startswith("meta__") else None for n in listed]
             if head == "presence":
@@ -228,7 +311,7 @@ class SuggestionModel:
             else:
                 cache[key] = np.array(
                     [
-                        static | np.array([m is not None and _about(m, label) for m in meta])
+                        static | np.array([m is not None and about(m, label) for m in meta])
                         for label in self.suggester.labels
                     ]
                 )
@@ -258,9 +341,22 @@ class SuggestionModel:
     ) -> list[str]:
         """Up to MAX_REASONS descriptions of the strongest features for ``label`` (names in
         order), plus the first describable push towards the presence."""
+
+        def describe(name: str) -> str | None:
+            return self._describe(name, doc, label)
+
+        return self._chosen(map(describe, names), map(describe, pushes[:PUSHES_SCANNED]), presence)
+
+    def _chosen(
+        self,
+        texts: Iterable[str | None],
+        pushes: Iterable[str | None],
+        presence: Presence | None,
+    ) -> list[str]:
+        """The reasons from the descriptions of the ranked features (None: nothing to show)
+        and of the pushes towards the presence, both in order."""
         reasons: list[str] = []
-        for name in names:
-            text = self._describe(name, doc, label)
+        for text in texts:
             if text and text not in reasons:
                 reasons.append(text)
                 if len(reasons) >= MAX_REASONS:
@@ -268,8 +364,7 @@ class SuggestionModel:
         if not reasons:
             reasons.append(self.fallback_reason)
         if presence is not None:
-            for name in pushes[:PUSHES_SCANNED]:
-                text = self._describe(name, doc, label)
+            for text in pushes:
                 if text and text not in reasons:
                     reasons.append(f"{presence.value}: {text}")
                     break
@@ -278,7 +373,7 @@ class SuggestionModel:
     def _describe(self, name: str, doc: HasMatches, label: str) -> str | None:
         if name.startswith("meta__"):
             return self._describe_meta(name[6:], doc, label)
-        return _describe_name(name)
+        return describe_name(name)
 
     def _describe_meta(self, feature: str, doc: HasMatches, label: str) -> str | None:
         if not feature.startswith("CB_"):  # the rest depend on the feature and label only
@@ -287,15 +382,24 @@ class SuggestionModel:
             if key not in cache:
                 cache[key] = self._describe_label_meta(feature, label)
             return cache[key]
-        if not _about(feature, label):
+        if not about(feature, label):
             return None
         code = feature[3:].removesuffix("_NEG")
         found = [ind for c, ind, _ in doc.matches if c == code]
-        negated = " (negated)" if feature.endswith("_NEG") else ""
-        return f'indicator "{found[0]}" of {self._name(code)}{negated}' if found else None
+        return self._indicator_text(feature, found[0]) if found else None
+
+    def _indicator_text(self, feature: str, indicator: str) -> str:
+        """The reason for a codebook indicator feature (``CB_code`` or ``CB_code_NEG``)."""
+        cache = self.__dict__.setdefault("_indicator_cache", {})
+        key = (feature, indicator)
+        if key not in cache:
+            code = feature[3:].removesuffix("_NEG")
+            negated = " (negated)" if feature.endswith("_NEG") else ""
+            cache[key] = f'indicator "{indicator}" of {self._name(code)}{negated}'
+        return cache[key]
 
     def _describe_label_meta(self, feature: str, label: str) -> str | None:
-        if not _about(feature, label):
+        if not about(feature, label):
             return None
         if feature.startswith("CBV_"):
             return f"words from the definition of {self._name(feature[4:])}"
@@ -308,47 +412,3 @@ class SuggestionModel:
             return self.codebook.code(code).name
         except CodebookError:
             return code
-
-
-def _about(feature: str, label: str) -> bool:
-    """Is this codebook feature (a ``meta`` token) one that can explain ``label``?
-
-    Another code's indicator can push towards a label statistically, but naming it as a
-    reason would confuse a reader; only the code's own evidence is shown (and a priority
-    question, which says something about any code)."""
-    if feature.startswith("CB_"):
-        return feature[3:].removesuffix("_NEG") == label
-    if feature.startswith("CBV_"):
-        return feature[4:] == label
-    return feature == "Q_priority" or (feature.startswith("Q_") and feature[2:] == label)
-
-
-@lru_cache(maxsize=1 << 17)
-def _describe_name(name: str) -> str | None:
-    """Plain words for a feature that is not a codebook feature (None: nothing to show)."""
-    block, _, feature = name.partition("__")
-    if block in ("words", "scoped", "factor_words"):
-        return _describe_words(feature)
-    return None  # character n-grams are not meaningful to a reader
-
-
-def _describe_words(feature: str) -> str | None:
-    """Plain words for a lemma feature; None for function words that explain nothing."""
-    feature = feature.rsplit("|", 1)[-1]
-    if feature in ("POL_NEG", "POL_DNEG"):
-        return "a negation" if feature == "POL_NEG" else "a double negation"
-    for prefix in SCOPE_PREFIXES:
-        feature = feature.removeprefix(prefix)
-    if feature in CUE_WORDS:
-        return CUE_WORDS[feature]
-    parts = feature.split()
-    if any(part in CUE_WORDS or part.startswith("POL_") for part in parts):
-        return None
-    negated = any(part.startswith("NEG_") for part in parts)
-    words = [part.removeprefix("NEG_") for part in parts]
-    if all(word in STOP_WORDS or len(word) < 3 for word in words):
-        return None
-    quoted = " ".join(words)
-    if negated:
-        return f'"{quoted}" under a negation'
-    return f'the words "{quoted}"' if len(words) > 1 else f'the word "{quoted}"'

@@ -194,3 +194,47 @@ def test_batch_features_equal_the_feature_document_path(small_model, corpus_reco
     matches = [small_model.docs([f])[0].matches for f in fragments[:200]]
     assert [from_batch.matches.of(i) for i in range(200)] == matches
     assert any(matches)
+
+
+def test_reasons_from_the_description_tables_equal_describing_each_name(
+    small_model, corpus_records
+):
+    """suggest describes a batch's ranked columns by table lookups; describing each ranked
+    feature name on its own (``_reasons_from``) gives the same reasons, for the token-array
+    rows and for feature documents."""
+    from itertools import pairwise
+
+    from autocoder.classify.model import MAX_REASONS, PUSHES_SCANNED
+    from autocoder.records import Presence
+
+    model, suggester = small_model, small_model.suggester
+    fragments = [r.fragment for r in corpus_records][:600]
+    suggestions = model.suggest(fragments)
+    labels = [s.factor or NO_FACTOR_KEY for s in suggestions]
+    presences = [s.presence for s in suggestions]
+    present = [None if p is None else p is Presence.PRESENT for p in presences]
+
+    def named(head, offsets, columns):
+        names = suggester.feature_names(head)[columns].tolist()
+        return [names[start:end] for start, end in pairwise(offsets.tolist())]
+
+    docs = model.docs(fragments)
+    for matrix, rows in (model.features(fragments), (suggester.transform(docs), docs)):
+        suggester.predict_proba(matrix)  # builds the presence head's features, as suggest does
+        shown = model._shown
+        factor = named(
+            "factor", *suggester.ranked_columns(matrix, labels, MAX_REASONS + 4, shown("factor"))
+        )
+        pushes = named(
+            "presence",
+            *suggester.ranked_presence_columns(matrix, present, PUSHES_SCANNED, shown("presence")),
+        )
+        expected = [
+            model._reasons_from(factor[i], pushes[i], rows[i], labels[i], presences[i])
+            for i in range(len(fragments))
+        ]
+        assert model._all_reasons(matrix, rows, labels, presences) == expected
+    assert [list(s.reasons) for s in suggestions] == expected
+    reasons = [r for s in suggestions for r in s.reasons]
+    assert any(r.startswith("indicator") for r in reasons)
+    assert any(r.startswith(("present: ", "absent: ")) for r in reasons)

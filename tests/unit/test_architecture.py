@@ -49,6 +49,7 @@ CLASSIFY = (
     "classify.char_table",
     "classify.fast_vectoriser",
     "classify.contributions",
+    "classify.descriptions",
     "classify.blocks",
     "classify.linear",
     "classify.fold_features",
