@@ -30,11 +30,12 @@ Structure rules:
 - A plain-prose line of at most 8 words without final punctuation that starts a paragraph,
   is followed by capitalised running text and is not right after a question, is a heading
   ("Achtergrond"), and so not a fragment.
-- The report's header (everything before its first question or speaker turn: a title, the
-  date and place, the cells of a metadata table) holds no answers: there, a one-line
-  paragraph of at most HEADER_LINE_WORDS words without any sentence end ("Datum",
-  "4 maart 2026", "Duur: 60 minuten") is not a fragment. Full sentences there (an
-  introduction of the respondent) stay; a report without any question or turn keeps all.
+- The report's header (everything before its first question, or first speaker turn that is
+  more than a label: a title, the date and place, "Respondent: mevr. J. de Vries", the cells
+  of a metadata table) holds no answers: there, a one-line paragraph of at most
+  HEADER_LINE_WORDS words without final punctuation ("Datum", "4 maart 2026", "Duur: 60
+  minuten") is not a fragment. Sentences there (an introduction of the respondent) stay; a
+  report without any question or turn keeps all.
 - A list item is one fragment, also in the sentence unit; unindented lines under an item
   that ends a sentence start a new paragraph. A bold lead-in ("**Tijd:** ...") at the start
   of a line is a label and not part of the fragment.
@@ -180,7 +181,7 @@ def report_blocks(text: str) -> list[Block]:
     lines = report_lines(text)
     builder = _Builder(text)
     for index, line in enumerate(lines):
-        if line.kind in (QUESTION, TURN) or (line.kind == HEADING and line.number is not None):
+        if builder.in_header and _ends_header(text, line):
             builder.close()  # what came before was the header
             builder.in_header = False
         _feed(builder, lines, index, line)
@@ -193,13 +194,24 @@ def report_blocks(text: str) -> list[Block]:
     return [block for i, block in enumerate(builder.blocks) if i not in drop]
 
 
+def _ends_header(text: str, line: Line) -> bool:
+    """A question, a numbered heading, or a speaker turn that says more than a label."""
+    if line.kind == QUESTION or (line.kind == HEADING and line.number is not None):
+        return True
+    return line.kind == TURN and not _label_like(text[line.start : line.end])
+
+
 def _header_line(text: str, block: Block) -> bool:
-    """A header block that is a title, label or value rather than prose: one line, at most
-    HEADER_LINE_WORDS words, no sentence end in it or at its end."""
-    content = text[block.start : block.end]
-    if "\n" in content or block.item or _SENTENCE_END.search(content):
+    """A header block that is a title, label or value rather than prose."""
+    return not block.item and _label_like(text[block.start : block.end])
+
+
+def _label_like(content: str) -> bool:
+    """One line of at most HEADER_LINE_WORDS words without final punctuation (periods inside
+    are allowed: initials and titles, "mevr. J. de Vries")."""
+    if "\n" in content or content[-1:] in _TERMINAL:
         return False
-    return content[-1:] not in _TERMINAL and len(content.split()) <= HEADER_LINE_WORDS
+    return len(content.split()) <= HEADER_LINE_WORDS
 
 
 def _next_text_line(lines: list[Line], index: int) -> Line | None:

@@ -251,7 +251,8 @@ HEADER = (
     "Gespreksverslag interview teamleider Veilig Thuis Waterlanden-Oost\n\n"
     "Datum\n\n4 maart 2026\n\nPlaats en duur\n\nHavenkade Brakwijk; circa 60 minuten\n\n"
     "Datum: 4 maart 2026\nDuur: 60 minuten\n\n"
-    "Mevrouw Terpstra werkt sinds 2019 als procesregisseur. Ze zit het overleg voor\n\n"
+    "Respondent: mevr. J. de Vries (procesregisseur)\nInterviewer: P. Jansen\nPlaats: Brakwijk\n\n"
+    "Mevrouw Terpstra werkt sinds 2019 als procesregisseur. Ze zit het overleg voor.\n\n"
 )
 
 
@@ -259,12 +260,13 @@ HEADER = (
     "opening", ["Vraag 5. Hoe gaat het?", "I: Hoe gaat het?", "R: Goed.", "# Vraag 5"]
 )
 def test_header_titles_labels_and_values_are_not_fragments(opening: str) -> None:
-    """Before the first question or turn, one-line paragraphs without a sentence end (the
-    cells of a metadata table, a title) are dropped; sentences there stay."""
+    """Before the first question or a turn that says more than a label, one-line paragraphs
+    without final punctuation (a title, "Respondent: ..." lines, the cells of a metadata
+    table) are dropped; sentences there stay."""
     fragments = texts(HEADER + f"{opening}\n\nHet gaat goed.\n\nDuur: 60 minuten")
     assert fragments[:2] == [
         "Mevrouw Terpstra werkt sinds 2019 als procesregisseur.",
-        "Ze zit het overleg voor",  # a paragraph with a sentence end in it is prose
+        "Ze zit het overleg voor.",
     ]
     assert fragments[-2:] == ["Het gaat goed.", "Duur: 60 minuten"]  # after it, labels stay
     assert len(fragments) == 4 + (opening == "R: Goed.")
