@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH
@@ -44,7 +45,7 @@ class GrowingColumn:
         self.size = 0
         self.data = np.zeros(4096, dtype=dtype)
 
-    def extend(self, values: list) -> None:
+    def extend(self, values: list | np.ndarray) -> None:
         end = self.size + len(values)
         if end > len(self.data):
             grown = np.zeros(max(end, 2 * len(self.data)), dtype=self.data.dtype)
@@ -83,6 +84,16 @@ class StringTable:
         self.texts.append(text)
         self._kinds.extend([_kind(text)])
         return number
+
+    def numbers(self, texts: list[str]) -> np.ndarray:
+        """``number`` of each of ``texts`` (new ones numbered in the order they come)."""
+        ids = self.ids
+        new = [text for text in dict.fromkeys(texts) if text not in ids]
+        if new:
+            ids.update(zip(new, range(len(self.texts), len(self.texts) + len(new)), strict=True))
+            self.texts += new
+            self._kinds.extend([_kind(text) for text in new])
+        return np.fromiter(map(ids.__getitem__, texts), dtype=np.int64, count=len(texts))
 
 
 def _kind(text: str) -> int:
@@ -132,26 +143,34 @@ class PieceStore:
         if len(self.ids) + len(pieces) > MAX_CACHED_PIECES or len(self.strings.texts) > MAX_STRINGS:
             self.reset()
             self.strings.clear()
-        number = self.strings.number
         _, firsts, seconds, _ = special_pairs(nlp)
         new: dict[str, list] = {name: [] for name in self.columns}
         size = self.columns["lower"].size
+        texts: list[str] = []  # per piece its tokens' lowercased texts, then their lemmas
+        lower_at: list[int] = []  # where in ``texts`` each token's lowercased text is
         for piece, rows, bare_first, bare_last in _analysed(nlp, pieces):
             first = (rows[0][4], bare_first)
             last = (rows[-1][4], bare_last)
             piece_id = self.ids[piece] = len(self.first_token)
             self.texts.append(piece)
             self.first_token.append(first)
-            new["start"].append(size + len(new["lower"]))
+            new["start"].append(size + len(new["punct"]))
             new["length"].append(len(rows))
             new["special_end"].append(not firsts.isdisjoint(last))
             new["special_start"].append(not seconds.isdisjoint(first))
             if not firsts.isdisjoint(last):
                 self.last_token[piece_id] = last
-            new["lower"] += [number(row[0]) for row in rows]
-            new["lemma"] += [number(row[1]) for row in rows]
+            at = len(texts)
+            lower_at += range(at, at + len(rows))
+            texts += [row[0] for row in rows]
+            texts += [row[1] for row in rows]
             new["punct"] += [bool(row[2]) for row in rows]
             new["space"] += [bool(row[3]) for row in rows]
+        numbers = self.strings.numbers(texts)  # numbered in the order of ``texts``
+        lowers = np.array(lower_at, dtype=np.int64)
+        lengths = np.array(new["length"], dtype=np.int64)
+        new["lower"] = numbers[lowers]
+        new["lemma"] = numbers[lowers + np.repeat(lengths, lengths)]  # a piece's lemmas follow
         for name, values in new.items():  # one write per column (not one per piece)
             self.columns[name].extend(values)
 
@@ -199,27 +218,62 @@ def _chunks(words: list[str]) -> Iterator[list[str]]:
 
 
 def _analysed_joined(nlp: Language, chunk: list[str]) -> Iterator[tuple[str, _Rows, str, str]]:
-    bare = special_pairs(nlp)[0]
     text = " ".join(chunk)
-    starts = np.zeros(len(chunk), dtype=np.int64)
-    starts[1:] = np.cumsum([len(piece) + 1 for piece in chunk[:-1]])
     strings, table = nlp.vocab.strings, lemma_lookup()
     doc = nlp(text, disable=[SENTENCE_COMPONENT, CUES_COMPONENT])
     array = doc.to_array([LOWER, ORTH, IS_PUNCT, IS_SPACE, IDX])
-    owner = np.searchsorted(starts, array[:, 4].astype(np.int64), side="right") - 1
-    bounds = np.searchsorted(owner, np.arange(len(chunk) + 1)).tolist()
+    bounds = _bounds(chunk, array[:, 4])
+    orths = array[:, 1]
+    lemmas: dict[int, str] = {}  # per distinct token text (as its hash)
     rows = []
     for lower, orth, punct, space, _ in array.tolist():
         token = strings[orth]
-        rows.append((strings[lower], lemma_of(token, table), punct, space, token))
-    split = bare(text)
-    bare_idx = np.array([token.idx for token in split], dtype=np.int64)
-    bare_owner = np.searchsorted(starts, bare_idx, side="right") - 1
-    bare_bounds = np.searchsorted(bare_owner, np.arange(len(chunk) + 1)).tolist()
+        lemma = lemmas.get(orth)
+        if lemma is None:
+            lemma = lemmas[orth] = lemma_of(token, table)
+        rows.append((strings[lower], lemma, punct, space, token))
+    bare = _bare_ends(nlp, chunk, bounds, orths)
     for i, piece in enumerate(chunk):
-        yield (
-            piece,
-            rows[bounds[i] : bounds[i + 1]],
-            split[bare_bounds[i]].text,
-            split[bare_bounds[i + 1] - 1].text,
-        )
+        first, last = bare.get(i) or (rows[bounds[i]][4], rows[bounds[i + 1] - 1][4])
+        yield piece, rows[bounds[i] : bounds[i + 1]], first, last
+
+
+def _bounds(chunk: list[str], idx: np.ndarray) -> list[int]:
+    """Where each piece's tokens start in the Doc of the chunk joined by spaces (tokens at
+    character offsets ``idx``), and the end."""
+    starts = np.zeros(len(chunk), dtype=np.int64)
+    starts[1:] = np.cumsum([len(piece) + 1 for piece in chunk[:-1]])
+    owner = np.searchsorted(starts, idx.astype(np.int64), side="right") - 1
+    return np.searchsorted(owner, np.arange(len(chunk) + 1)).tolist()
+
+
+def _bare_ends(
+    nlp: Language, chunk: list[str], bounds: list[int], orths: np.ndarray
+) -> dict[int, tuple[str, str]]:
+    """The first and last token texts, as the tokenizer without special cases splits them, of
+    the pieces where they may differ from the pipeline's tokens.
+
+    A special case puts all of its tokens in the Doc, so a piece without the first token of
+    any special case took none, and the tokenizer without special cases splits it the same;
+    only the other pieces go through that tokenizer (joined by spaces, as above)."""
+    marked = np.flatnonzero(np.isin(orths, _special_marks(nlp)))
+    if not len(marked):
+        return {}
+    owners = np.searchsorted(np.array(bounds), marked, side="right") - 1
+    numbers = np.unique(owners).tolist()
+    pieces = [chunk[i] for i in numbers]
+    split = special_pairs(nlp)[0](" ".join(pieces))
+    idx = np.array([token.idx for token in split], dtype=np.int64)
+    bare_bounds = _bounds(pieces, idx)
+    return {
+        number: (split[bare_bounds[k]].text, split[bare_bounds[k + 1] - 1].text)
+        for k, number in enumerate(numbers)
+    }
+
+
+@cache
+def _special_marks(nlp: Language) -> np.ndarray:
+    """The hashes of the first token text of each tokenizer special case."""
+    strings = nlp.vocab.strings
+    firsts = {substrings[0][ORTH] for substrings in (nlp.tokenizer.rules or {}).values()}
+    return np.array(sorted(strings.add(text) for text in firsts), dtype=np.uint64)

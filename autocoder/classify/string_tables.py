@@ -78,10 +78,7 @@ class StringTables:
             return
         if not self.arrays or not self.sequence_words.isdisjoint(texts[self.done :]):
             self.fixed.update(self._sequence_table(strings))
-        rows: dict[str, list] = {name: [] for name in _PER_STRING}
-        class_ids: list[list[int]] = [[] for _ in self.class_ids]
-        for text in texts[self.done :]:
-            self._add(text, rows, class_ids)
+        rows, class_ids = self._rows(texts[self.done :])
         self.done = len(texts)
         for name, values in rows.items():
             self.columns[name].extend(values)
@@ -111,45 +108,61 @@ class StringTables:
             "sequence_order": order,
         }
 
-    def _add(self, text: str, row: dict[str, list], class_ids: list[list[int]]) -> None:
-        ids, scoped = self.tokens, self.scoped
-        info = self.index.info(text)
-        hits, shared = info if info is not None else ((), ())
-        row["word"].append(ids.get(text, 0))
-        row["neg"].append(ids.get("NEG_" + text, 0))
-        names = CUE_NAMES.get(text, ())
-        row["class_count"].append(len(names))
-        for k, column in enumerate(class_ids):
-            column.append(ids.get(names[k], 0) if k < len(names) else 0)
-        row["hit_start"].append(self.hit_numbers.size)
-        row["hit_length"].append(len(hits))
-        self.hit_numbers.extend(list(hits))
-        row["shared_start"].append(self.shared_lexicons.size)
-        row["shared_length"].append(len(shared))
-        self.shared_lexicons.extend(list(shared))
-        row["starts_sequence"].append(text in self.index.sequences)
-        row["break"].append(text in CLAUSE_BREAKS)
-        row["contrast"].append(text in CONTRAST)
-        row["on_affix"].append(
-            text.startswith("on")
-            and len(text) > 6
-            and text.endswith(NEGATIVE_AFFIX)
-            and not text.startswith(NOT_NEGATIVE_ON)
-        )
-        row["pol_lemma"].append(POLARITY.get(text, 0))
-        row["pol_token"].append(POLARITY.get(text) or POLARITY.get(text[:-1], 0))
-        row["downtoner"].append(text in DOWNTONERS)
-        row["restrictive"].append(text in RESTRICTIVE)
-        row["opens"].append(SCOPES.index(SCOPE_OF[text]) if text in SCOPE_OF else 0)
+    def _rows(self, texts: list[str]) -> tuple[dict[str, list], list[list[int]]]:
+        """The columns' values for new strings ``texts`` (a column at a time), and their cue
+        classes' numbers (the k-th of each, 0 for none); adds their indicator matches and
+        shared lexicons to ``hit_numbers`` and ``shared_lexicons``."""
+        ids, scoped, index = self.tokens, self.scoped, self.index
+        infos = [index.info(text) or ((), ()) for text in texts]
+        hits = [hit for hit, _ in infos]
+        shared = [lexicons for _, lexicons in infos]
+        names = [CUE_NAMES.get(text, ()) for text in texts]
+        row: dict[str, list] = {
+            "word": [ids.get(text, 0) for text in texts],
+            "neg": [ids.get("NEG_" + text, 0) for text in texts],
+            "class_count": list(map(len, names)),
+            "hit_start": _starts(self.hit_numbers.size, hits),
+            "hit_length": list(map(len, hits)),
+            "shared_start": _starts(self.shared_lexicons.size, shared),
+            "shared_length": list(map(len, shared)),
+            "starts_sequence": [text in index.sequences for text in texts],
+            "break": [text in CLAUSE_BREAKS for text in texts],
+            "contrast": [text in CONTRAST for text in texts],
+            "on_affix": [
+                text.startswith("on")
+                and len(text) > 6
+                and text.endswith(NEGATIVE_AFFIX)
+                and not text.startswith(NOT_NEGATIVE_ON)
+                for text in texts
+            ],
+            "pol_lemma": [POLARITY.get(text, 0) for text in texts],
+            "pol_token": [POLARITY.get(text) or POLARITY.get(text[:-1], 0) for text in texts],
+            "downtoner": [text in DOWNTONERS for text in texts],
+            "restrictive": [text in RESTRICTIVE for text in texts],
+            "opens": [SCOPES.index(SCOPE_OF[text]) if text in SCOPE_OF else 0 for text in texts],
+        }
         for name, prefix in (
             ("after", "AFTER_"),
             ("wish", "WISH_"),
             ("past", "PAST_"),
             ("now", "NOW_"),
         ):
-            row[name].append(scoped.get(prefix + text, -1))
+            row[name] = [scoped.get(prefix + text, -1) for text in texts]
         for name, parity in zip(("pol_pos", "pol_neg", "pol_dneg"), PARITY, strict=True):
-            row[name].append(scoped.get(f"{parity}_{text}", -1))
+            row[name] = [scoped.get(f"{parity}_{text}", -1) for text in texts]
+        self.hit_numbers.extend([number for numbers in hits for number in numbers])
+        self.shared_lexicons.extend([number for numbers in shared for number in numbers])
+        class_ids = [
+            [ids.get(classes[k], 0) if k < len(classes) else 0 for classes in names]
+            for k in range(len(self.class_ids))
+        ]
+        return row, class_ids
+
+
+def _starts(first: int, lists: list[tuple[int, ...]]) -> list[int]:
+    """Where each of ``lists`` starts when they are put one after another from ``first``."""
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    return (first + np.cumsum(lengths) - lengths).tolist()
 
 
 def _numbers(vocabulary: dict[str, int], terms: list, missing: int) -> np.ndarray:
