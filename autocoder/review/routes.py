@@ -167,24 +167,24 @@ async def api_decide(request: Request) -> Response:
 
 
 async def api_reject(request: Request) -> Response:
-    body = await json_body(request)
-    coder = request.app.state.coder
-    fragment_id = _text(body, "fragment_id")
-
-    def work(project: Project) -> dict[str, Any]:
-        seq = changes.reject(project, coder, fragment_id, body.get("expected_seq"))
-        return {"seq": seq, "state": state.state_for(project, coder, _view(body))}
-
-    return JSONResponse(await in_project(request, work))
+    return await _fragment_change(request, changes.reject)
 
 
 async def api_undo(request: Request) -> Response:
+    return await _fragment_change(request, changes.undo)
+
+
+async def _fragment_change(
+    request: Request, change: Callable[[Project, str, str, Any], int | None]
+) -> Response:
+    """A change to one fragment that needs no choice (reject, undo): its log entry's number
+    and the page's new state."""
     body = await json_body(request)
     coder = request.app.state.coder
     fragment_id = _text(body, "fragment_id")
 
     def work(project: Project) -> dict[str, Any]:
-        seq = changes.undo(project, coder, fragment_id, body.get("expected_seq"))
+        seq = change(project, coder, fragment_id, body.get("expected_seq"))
         return {"seq": seq, "state": state.state_for(project, coder, _view(body))}
 
     return JSONResponse(await in_project(request, work))

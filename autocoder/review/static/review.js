@@ -317,28 +317,27 @@
       priority: choice.priority,
       expected_seq: f.seq,
     });
-    if (!data) return;
-    drafts.delete(f.id);
-    if (data.seq !== null) {
-      saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq }]);
-      notice("");
-    } else {
-      notice("Unchanged: already saved like this.");
-    }
-    select(index + 1);
+    afterChange(f, data, "", "Unchanged: already saved like this.");
   }
 
   async function reject() {
     const f = current();
     if (!f || busy) return;
     const data = await post("/api/reject", { fragment_id: f.id, expected_seq: f.seq });
+    const done = "Rejected: left out of the matrix and of retraining (u undoes).";
+    afterChange(f, data, done, "Unchanged: already rejected.");
+  }
+
+  // After a change to fragment f was sent: remember it for undo (when something was
+  // appended to the log), say so and move on.
+  function afterChange(f, data, done, unchanged) {
     if (!data) return;
     drafts.delete(f.id);
     if (data.seq !== null) {
       saveUndo([...undoStack(), { fragment_id: f.id, seq: data.seq }]);
-      notice("Rejected: left out of the matrix and of retraining (u undoes).");
+      notice(done);
     } else {
-      notice("Unchanged: already rejected.");
+      notice(unchanged);
     }
     select(index + 1);
   }
