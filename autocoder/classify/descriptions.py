@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 from spacy.lang.nl.stop_words import STOP_WORDS
@@ -66,6 +67,26 @@ class DescriptionTable:
                     numbers[row, column] = -1 - len(indicators)
                     indicators.append(feature)
         return cls(numbers, np.array(list(number), dtype=object), indicators)
+
+    def describe(
+        self,
+        offsets: np.ndarray,
+        columns: np.ndarray,
+        label_rows: np.ndarray,
+        indicator_texts: Callable[[list[str], np.ndarray], list[str | None]],
+    ) -> list[list[str | None]]:
+        """The description of each row's ranked columns (row i's are
+        ``columns[offsets[i]:offsets[i + 1]]``; ``label_rows``: each row's label as a row of
+        the table). ``indicator_texts`` describes codebook indicators from the rows' matches,
+        given the features and their rows."""
+        rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        numbers = self.numbers[label_rows[rows], columns]
+        found = self.texts[np.maximum(numbers, 0)].tolist()
+        at = np.flatnonzero(numbers < 0)
+        features = [self.indicators[i] for i in (-1 - numbers[at]).tolist()]
+        for position, text in zip(at.tolist(), indicator_texts(features, rows[at]), strict=True):
+            found[position] = text
+        return [found[start:end] for start, end in pairwise(offsets.tolist())]
 
 
 def label_rows(order: Sequence[str], labels: Sequence[str]) -> np.ndarray:

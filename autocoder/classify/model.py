@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -230,35 +229,16 @@ class SuggestionModel:
             shown=self._shown("presence"),
         )
         rows = label_rows(suggester.labels, labels)
-        texts = self._column_texts("factor", *ranked, rows, docs, labels)
-        push_texts = self._column_texts("presence", *ranked_pushes, rows, docs, labels)
+
+        def indicators(features: list[str], feature_rows: np.ndarray) -> list[str | None]:
+            return self._indicator_texts(features, feature_rows, docs)
+
+        texts = self._descriptions("factor").describe(*ranked, rows, indicators)
+        push_texts = self._descriptions("presence").describe(*ranked_pushes, rows, indicators)
         return [
             self._chosen(texts[row], push_texts[row][:PUSHES_SCANNED], presences[row])
             for row in range(len(docs))
         ]
-
-    def _column_texts(
-        self,
-        head: str,
-        offsets: np.ndarray,
-        columns: np.ndarray,
-        label_rows: np.ndarray,
-        docs: Sequence[HasMatches],
-        labels: Sequence[str],
-    ) -> list[list[str | None]]:
-        """What ``_describe`` says of each row's ranked columns (offsets and columns as the
-        suggester ranks them; ``label_rows``: each row's label in the suggester's order)."""
-        table = self._descriptions(head)
-        rows = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-        numbers = table.numbers[label_rows[rows], columns]
-        found = table.texts[np.maximum(numbers, 0)].tolist()
-        at = np.flatnonzero(numbers < 0)  # indicators: described from the row's matches
-        features = [table.indicators[i] for i in (-1 - numbers[at]).tolist()]
-        for position, text in zip(
-            at.tolist(), self._indicator_texts(features, rows[at], docs), strict=True
-        ):
-            found[position] = text
-        return [found[start:end] for start, end in pairwise(offsets.tolist())]
 
     def _indicator_texts(
         self, features: list[str], rows: np.ndarray, docs: Sequence[HasMatches]
