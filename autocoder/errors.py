@@ -21,6 +21,16 @@ class InputError(AutocoderError):
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {reason}")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Worker processes send these back; the keyword-only ``line`` needs its own rebuild.
+        return _rebuild_input_error, (type(self), self.source, self.reason, self.line)
+
+
+def _rebuild_input_error(
+    kind: type[InputError], source: str, reason: str, line: int | None
+) -> InputError:
+    return kind(source, reason, line=line)
+
 
 class UnsupportedFormatError(InputError):
     """The file type is not one autocoder reads."""

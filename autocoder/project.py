@@ -3,11 +3,10 @@
 ``code_reports`` reads, segments and classifies each report and stores it with its
 suggestions in one transaction, so an interrupted run leaves a consistent project that a
 re-run completes. Files already stored unchanged (same source, same normalised text) are
-skipped before segmentation. With ``jobs > 1``, ``jobs - 1`` worker processes (forked with
-the loaded model on Linux, spawned elsewhere; they never touch the database handle) read,
-segment and classify alongside this process; only this process writes to the database. A
-report's source is its resolved file path. The reading, segmenting and classifying (and the
-worker pool) live in ``project_work``.
+skipped before segmentation. With ``jobs > 1``, that many worker processes (``project_pool``)
+each code and store a share of the files into the project, while this process sums up
+what they did. A report's source is its resolved file path. The reading, segmenting,
+classifying and storing of a report live in ``project_work``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -27,55 +26,25 @@ from autocoder.ingest import iter_report_paths
 from autocoder.modeldir import CODEBOOK, read_meta
 from autocoder.project_export import export_project
 from autocoder.project_import import import_codings
+from autocoder.project_pool import code_parallel
 from autocoder.project_work import (
-    Coded,
-    Failed,
+    LOW_CONFIDENCE,
+    CodeSummary,
     LazyModel,
-    Outcome,
-    Relabelled,
-    Skipped,
-    process_parallel,
     process_paths,
+    store_outcome,
 )
-from autocoder.records import Fragment, Suggestion
+from autocoder.records import Fragment
 from autocoder.segment import Unit
 from autocoder.store import Project
 
 DEFAULT_MODEL = Path(autocoder.__file__).resolve().parents[1] / "models" / "default"
-LOW_CONFIDENCE = 0.5
 SCORE_BATCH = 2048
-# Forked workers start with the loaded model and pipeline (seconds sooner); they only read
-# files and return records, never using the inherited database handle. Spawn elsewhere.
+# Forked workers start with the loaded model and pipeline (seconds sooner); spawn elsewhere.
 POOL_CONTEXT = "fork" if sys.platform == "linux" else "spawn"
-METADATA_FILE = "metadata.csv"
 
 __all__ = ["CodeSummary", "RescoreSummary", "code_reports", "export_project", "import_codings"]
 __all__ += ["rescore_open"]
-
-
-@dataclass
-class CodeSummary:
-    reports: int = 0  # report files read (new, unchanged or new version)
-    new: int = 0
-    unchanged: int = 0
-    new_versions: int = 0
-    fragments: int = 0  # fragments stored by this run
-    suggestions: Counter = field(default_factory=Counter)  # per factor ("(none)": no factor)
-    low_confidence: int = 0  # suggestions below LOW_CONFIDENCE
-    filled: int = 0  # fragments from earlier runs that got their first suggestion now
-    failures: list[InputError] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    files: int = 0  # report files found
-    files_done: int = 0
-    model: str | None = None  # the model's id in the project
-    note: str = ""
-    interrupted: bool = False
-    seconds: float = 0.0
-
-    def count(self, suggestions: Iterable[Suggestion]) -> None:
-        for suggestion in suggestions:
-            self.suggestions[suggestion.factor or "(none)"] += 1
-            self.low_confidence += suggestion.confidence < LOW_CONFIDENCE
 
 
 @dataclass
@@ -109,25 +78,28 @@ def code_reports(
             raise StoreError(f"{project_path}: this project uses --unit {project.unit()}")
         model, summary.model = _attach_model(project, model_dir)
         known = project.known_sources()
+    try:
         if jobs > 1 and len(files) > 1:
             workers = min(jobs, len(files))
-            outcomes = process_parallel(files, known, unit, model_dir, model, workers, POOL_CONTEXT)
-        else:
-            outcomes = process_paths(files, known, unit, model)
-        try:
-            for outcome in outcomes:
-                _store(project, outcome, summary, unit)
+            parts = code_parallel(
+                files, project_path, known, unit, model, summary.model, workers, POOL_CONTEXT
+            )
+            for part in parts:
+                summary.add(part)
                 if progress is not None:
                     progress(summary)
+        with Project.open(project_path) as project:
+            if jobs <= 1 or len(files) <= 1:
+                for outcome in process_paths(files, known, unit, model):
+                    store_outcome(project, outcome, summary, unit)
+                    if progress is not None:
+                        progress(summary)
             if model is not None and summary.model is not None:  # stored without suggestions
                 filled = RescoreSummary(summary.model)
                 _score(project, model, project.unscored_fragments(None), filled)
                 summary.filled = filled.fragments
-        except KeyboardInterrupt:
-            summary.interrupted = True
-        finally:
-            if hasattr(outcomes, "close"):
-                outcomes.close()
+    except KeyboardInterrupt:
+        summary.interrupted = True
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -174,46 +146,6 @@ def _attach_model(project: Project, model_dir: Path | None) -> tuple[LazyModel |
         project.ensure_codebook(text, codebook)
     model_id = project.add_model(meta, activate=True)  # refuses another codebook
     return LazyModel(model_dir, codebook), model_id
-
-
-def _store(project: Project, outcome: Outcome, summary: CodeSummary, unit: str) -> None:
-    if isinstance(outcome, str):
-        if outcome not in summary.warnings:
-            summary.warnings.append(outcome)
-    elif isinstance(outcome, Failed):
-        error = InputError(outcome.source, outcome.reason, line=outcome.line)
-        if str(error) not in map(str, summary.failures):
-            summary.failures.append(error)
-        summary.files_done += Path(outcome.source).name.lower() != METADATA_FILE
-    elif isinstance(outcome, Skipped):
-        summary.reports += 1
-        summary.unchanged += 1
-        summary.files_done += 1
-    elif isinstance(outcome, Relabelled):
-        result = project.add_report(outcome.report, [], unit)
-        summary.reports += 1
-        summary.files_done += 1
-        summary.new_versions += result == "new version"
-        summary.unchanged += result == "unchanged"
-    else:
-        _store_coded(project, outcome, summary, unit)
-
-
-def _store_coded(project: Project, coded: Coded, summary: CodeSummary, unit: str) -> None:
-    with project.transaction():  # the report, its fragments and suggestions, or nothing
-        result = project.add_report(coded.report, coded.fragments, unit)
-        if result != "unchanged" and summary.model is not None:
-            ids = [fragment.id for fragment in coded.fragments]
-            project.add_suggestions(summary.model, zip(ids, coded.suggestions, strict=True))
-    summary.reports += 1
-    summary.files_done += 1
-    if result == "unchanged":
-        summary.unchanged += 1
-        return
-    summary.new += result == "new"
-    summary.new_versions += result == "new version"
-    summary.fragments += len(coded.fragments)
-    summary.count(coded.suggestions)
 
 
 # --- scoring stored fragments ----------------------------------------------------------------

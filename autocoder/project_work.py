@@ -1,25 +1,20 @@
-"""The work behind ``code_reports``: read, segment and classify report files, in this process
-and in worker processes.
+"""The work behind ``code_reports``: read, segment and classify report files, and store what
+that gives, in whichever process runs it (this one, or a worker of ``project_pool``).
 
-``process_paths`` streams outcomes (plain, picklable records) for report files; files already
-stored unchanged (same source, same normalised text) are skipped before segmentation.
-``process_parallel`` runs ``jobs - 1`` worker processes alongside this process: forked
-once the model is loaded (Linux; they never touch the database handle they inherit) or
-spawned. Nothing here writes to the database: the caller
-stores the outcomes.
+``process_paths`` streams outcomes (plain records) for report files; files already stored
+unchanged (same source, same normalised text) are skipped before segmentation.
+``store_outcome`` stores one outcome, a report with its fragments and suggestions in one
+transaction, and counts it in a ``CodeSummary``.
 """
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import signal
 import warnings
-from collections import deque
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import chain
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 from autocoder.classify.model import SuggestionModel
@@ -30,13 +25,14 @@ from autocoder.ingest import read_reports
 from autocoder.pipeline import CLASSIFY_BATCH
 from autocoder.records import Fragment, Report, Suggestion
 from autocoder.segment import Unit, segment_reports
-from autocoder.store import meta_key
+from autocoder.store import Project, meta_key
 from autocoder.transformer_dir import load_any_model
 
-FILES_PER_TASK = 4  # report files a worker takes at a time
+LOW_CONFIDENCE = 0.5
+METADATA_FILE = "metadata.csv"
 
-__all__ = ["FILES_PER_TASK", "Coded", "Failed", "Known", "LazyModel", "Outcome"]
-__all__ += ["Relabelled", "Skipped", "process_parallel", "process_paths"]
+__all__ = ["CodeSummary", "Coded", "Failed", "Known", "LazyModel", "Outcome", "Relabelled"]
+__all__ += ["Skipped", "process_paths", "store_outcome"]
 
 
 # --- what a worker sends back (plain, picklable records) -------------------------------------
@@ -160,61 +156,86 @@ def _drain(side: list[Outcome]) -> Iterator[Outcome]:
     yield from items
 
 
-# --- worker processes --------------------------------------------------------------------------
+# --- storing what the work gave --------------------------------------------------------------
 
 
 @dataclass
-class _WorkerState:
-    known: Known
-    unit: Unit
-    model: LazyModel | None
+class CodeSummary:
+    reports: int = 0  # report files read (new, unchanged or new version)
+    new: int = 0
+    unchanged: int = 0
+    new_versions: int = 0
+    fragments: int = 0  # fragments stored by this run
+    suggestions: Counter = field(default_factory=Counter)  # per factor ("(none)": no factor)
+    low_confidence: int = 0  # suggestions below LOW_CONFIDENCE
+    filled: int = 0  # fragments from earlier runs that got their first suggestion now
+    failures: list[InputError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0  # report files found
+    files_done: int = 0
+    model: str | None = None  # the model's id in the project
+    note: str = ""
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def count(self, suggestions: Iterable[Suggestion]) -> None:
+        for suggestion in suggestions:
+            self.suggestions[suggestion.factor or "(none)"] += 1
+            self.low_confidence += suggestion.confidence < LOW_CONFIDENCE
+
+    def add(self, part: CodeSummary) -> None:
+        """Add the counts, failures and warnings of a part of the run (a worker's task)."""
+        for name in ("reports", "new", "unchanged", "new_versions", "fragments", "files_done"):
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        self.low_confidence += part.low_confidence
+        self.suggestions.update(part.suggestions)
+        for warning in part.warnings:
+            self.note_warning(warning)
+        for failure in part.failures:
+            self.note_failure(failure)
+
+    def note_warning(self, warning: str) -> None:
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
+    def note_failure(self, failure: InputError) -> None:
+        if str(failure) not in map(str, self.failures):
+            self.failures.append(failure)
 
 
-_worker: list[_WorkerState] = []  # this worker process's state, set once by _init_worker
+def store_outcome(project: Project, outcome: Outcome, summary: CodeSummary, unit: str) -> None:
+    """Store one outcome of ``process_paths`` (a report in its own transaction) and count it
+    in ``summary`` (whose ``model`` is the id the suggestions are stored under)."""
+    if isinstance(outcome, str):
+        summary.note_warning(outcome)
+    elif isinstance(outcome, Failed):
+        summary.note_failure(InputError(outcome.source, outcome.reason, line=outcome.line))
+        summary.files_done += Path(outcome.source).name.lower() != METADATA_FILE
+    elif isinstance(outcome, Skipped):
+        summary.reports += 1
+        summary.unchanged += 1
+        summary.files_done += 1
+    elif isinstance(outcome, Relabelled):
+        result = project.add_report(outcome.report, [], unit)
+        summary.reports += 1
+        summary.files_done += 1
+        summary.new_versions += result == "new version"
+        summary.unchanged += result == "unchanged"
+    else:
+        _store_coded(project, outcome, summary, unit)
 
 
-def _init_worker(model: LazyModel | Path | None, known: Known, unit: Unit) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
-    if isinstance(model, Path):
-        model = LazyModel(model)
-    _worker.append(_WorkerState(known, unit, model))
-
-
-def _work(paths: list[Path]) -> list[Outcome]:
-    state = _worker[-1]
-    return list(process_paths(paths, state.known, state.unit, state.model))
-
-
-def process_parallel(
-    files: Sequence[Path],
-    known: Known,
-    unit: Unit,
-    model_dir: Path | None,
-    model: LazyModel | None,
-    jobs: int,
-    pool_context: str,
-) -> Iterator[Outcome]:
-    """``jobs - 1`` worker processes plus this one: workers take tasks from the front, this
-    process (which also writes the database) takes one from the back whenever no worker
-    result is waiting, so no core idles while the workers start up. ``pool_context`` is the
-    multiprocessing start method: with "fork" the model and the spaCy pipeline are made
-    ready here first and the workers start with them; with "spawn" each worker loads them."""
-    size = max(1, min(FILES_PER_TASK, len(files) // (4 * jobs)))
-    tasks = deque(list(files[i : i + size]) for i in range(0, len(files), size))
-    context = multiprocessing.get_context(pool_context)
-    source: LazyModel | Path | None = model_dir
-    if pool_context == "fork" and model is not None:
-        model.warm()
-        source = model
-    with context.Pool(jobs - 1, _init_worker, (source, known, unit)) as pool:
-        running: deque[AsyncResult] = deque()
-        while tasks or running:
-            while tasks and len(running) < 2 * (jobs - 1):
-                running.append(pool.apply_async(_work, (tasks.popleft(),)))
-            done = next((result for result in running if result.ready()), None)
-            if done is None and tasks:
-                yield from process_paths(tasks.pop(), known, unit, model)
-                continue
-            done = done or running[0]
-            running.remove(done)
-            yield from done.get()
+def _store_coded(project: Project, coded: Coded, summary: CodeSummary, unit: str) -> None:
+    suggestions = coded.suggestions if summary.model is not None else []
+    result = project.add_coded_report(
+        coded.report, coded.fragments, unit, summary.model, suggestions
+    )
+    summary.reports += 1
+    summary.files_done += 1
+    if result == "unchanged":
+        summary.unchanged += 1
+        return
+    summary.new += result == "new"
+    summary.new_versions += result == "new version"
+    summary.fragments += len(coded.fragments)
+    summary.count(coded.suggestions)

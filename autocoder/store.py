@@ -176,27 +176,37 @@ class Project(StoreReader):
 
     def add_suggestions(self, model_id: str, items: Iterable[tuple[str, Suggestion]]) -> int:
         """Store suggestions (one per fragment and model; a repeat is ignored)."""
-        stamp = now()
-        rows = [
-            (
-                fragment_id,
-                model_id,
-                s.factor,
-                s.presence.value if s.presence else None,
-                s.confidence,
-                json.dumps(s.factor_probs, ensure_ascii=False),
-                s.presence_prob,
-                json.dumps(list(s.reasons), ensure_ascii=False),
-                stamp,
-            )
-            for fragment_id, s in items
-        ]
+        rows = _suggestion_rows(model_id, items)
         with self.transaction():
-            before = self.conn.total_changes
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
-            return self.conn.total_changes - before
+            return self._insert_suggestions(rows)
+
+    def _insert_suggestions(self, rows: list[tuple[Any, ...]]) -> int:
+        before = self.conn.total_changes
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO suggestions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        return self.conn.total_changes - before
+
+    def add_coded_report(
+        self,
+        report: Report,
+        fragments: list[Fragment],
+        unit: str,
+        model_id: str | None,
+        suggestions: list[Suggestion],
+    ) -> str:
+        """``add_report`` and the fragments' suggestions by ``model_id`` (None: none) in one
+        transaction. The rows are made before it starts, so that the write lock is held only
+        for the writing (other processes may be storing reports into the same file)."""
+        ids = [fragment.id for fragment in fragments]
+        rows = []
+        if model_id is not None:
+            rows = _suggestion_rows(model_id, zip(ids, suggestions, strict=True))
+        with self.transaction():
+            result = self.add_report(report, fragments, unit)
+            if result != "unchanged":
+                self._insert_suggestions(rows)
+            return result
 
     # --- the logs ----------------------------------------------------------------------------
 
@@ -262,6 +272,26 @@ class Project(StoreReader):
                 (kind, target_id, coder, text, now()),
             )
             return int(cursor.lastrowid or 0)
+
+
+def _suggestion_rows(
+    model_id: str, items: Iterable[tuple[str, Suggestion]]
+) -> list[tuple[Any, ...]]:
+    stamp = now()
+    return [
+        (
+            fragment_id,
+            model_id,
+            s.factor,
+            s.presence.value if s.presence else None,
+            s.confidence,
+            json.dumps(s.factor_probs, ensure_ascii=False),
+            s.presence_prob,
+            json.dumps(list(s.reasons), ensure_ascii=False),
+            stamp,
+        )
+        for fragment_id, s in items
+    ]
 
 
 def _check_fragments(report: Report, fragments: list[Fragment]) -> None:

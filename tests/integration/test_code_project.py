@@ -408,10 +408,32 @@ def assert_consistent(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM report_versions").fetchone()[0]
 
 
+def child_pids(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def running(pid: int) -> bool:
+    try:  # a zombie (state Z) has ended; whoever adopted it may not have reaped it yet
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 @pytest.mark.parametrize(
     ("how", "jobs"),
-    [pytest.param(signal.SIGINT, 2, marks=pytest.mark.slow), (signal.SIGKILL, 1)],
-    ids=["ctrl-c-with-workers", "killed"],
+    [
+        pytest.param(signal.SIGINT, 2, marks=pytest.mark.slow),
+        (signal.SIGKILL, 1),
+        pytest.param(
+            signal.SIGKILL,
+            2,
+            marks=pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc"),
+        ),
+    ],
+    ids=["ctrl-c-with-workers", "killed", "killed-with-workers"],
 )
 def test_interrupted_run_leaves_a_consistent_project(
     how: signal.Signals, jobs: int, model_dir: Path, tmp_path: Path
@@ -435,8 +457,12 @@ def test_interrupted_run_leaves_a_consistent_project(
             assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
             assert time.monotonic() < deadline, "no report was stored in time"
             time.sleep(0.02)
+        workers = child_pids(process.pid) if jobs > 1 else set()
         process.send_signal(how)
         code = process.wait(timeout=60)
+        while workers := {pid for pid in workers if running(pid)}:
+            assert time.monotonic() < deadline, "workers outlived their main process"
+            time.sleep(0.02)  # a worker ends within a moment of its main process
     finally:
         if process.poll() is None:
             process.kill()

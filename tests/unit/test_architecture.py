@@ -61,7 +61,7 @@ CLASSIFY = (
 MODELS = ("modeldir", "train", "evaluate")
 STORE = ("store_schema", "store_read", "store")
 PIPELINE = ("pipeline", "transformer_dir")
-PROJECT = ("project_work", "project_export", "project_import", "project", "retrain")
+PROJECT = ("project_work", "project_pool", "project_export", "project_import", "project", "retrain")
 MATRIX = (
     "matrix_model",
     "matrix_priority",
