@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal, get_args
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -52,7 +51,7 @@ from autocoder.segment_components import (
     SENTENCE_CHARS_KEY,
     SENTENCE_COMPONENT,
     TEXT_KEY,
-    add_special_cases,
+    dutch_pipeline,
     lemma_lookup,
     register_extensions,
 )
@@ -97,11 +96,11 @@ CHUNK_CHARS = 1000
 
 @cache
 def _pipeline() -> Language:
-    """spacy.blank("nl") + autocoder components and the lookup lemma table (read as a plain
-    dict by the analysis, see segment_components.lemma_lookup); built once per process."""
+    """A blank Dutch pipeline (adjusted tokenizer exceptions) + autocoder components and the
+    lookup lemma table (read as a plain dict by the analysis, see
+    segment_components.lemma_lookup); built once per process."""
     register_extensions()
-    nlp = spacy.blank("nl")
-    add_special_cases(nlp)
+    nlp = dutch_pipeline()
     nlp.add_pipe(SENTENCE_COMPONENT)
     nlp.add_pipe(CUES_COMPONENT)
     try:

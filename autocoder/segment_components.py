@@ -21,6 +21,7 @@ from functools import cache
 
 import numpy as np
 from spacy.attrs import IDX, LENGTH, LOWER, SENT_START, SPACY
+from spacy.lang.nl import Dutch
 from spacy.language import Language
 from spacy.symbols import ORTH
 from spacy.tokens import Doc, Token
@@ -62,20 +63,44 @@ def _flag_getter(position: int) -> Callable[[Token], bool]:
     return getter
 
 
-def add_special_cases(nlp: Language) -> None:
-    """Adjust the tokenizer exceptions of a Dutch pipeline (see the module docstring)."""
-    rules = dict(nlp.tokenizer.rules or {})
-    for key in list(rules):
-        if _CAPITALS_WITH_PERIOD.fullmatch(key) or (
+def dutch_pipeline() -> Language:
+    """A blank Dutch pipeline whose tokenizer has the adjusted exceptions from the start
+    (changing them on a built tokenizer would load its thousands of special cases twice)."""
+    rules = dutch_exceptions(Dutch.Defaults.tokenizer_exceptions)
+
+    class Defaults(Dutch.Defaults):
+        tokenizer_exceptions = rules
+
+    class AdjustedDutch(Dutch):
+        pass
+
+    AdjustedDutch.Defaults = Defaults
+    return AdjustedDutch()
+
+
+def _glues_period(key: str) -> bool:
+    """An exception that glues the period to an acronym or to a word that is no abbreviation."""
+    if _CAPITALS_WITH_PERIOD.fullmatch(key):
+        return True
+    return bool(_LETTERS_WITH_PERIOD.fullmatch(key)) and key[:-1].lower() in WORDS_NOT_ABBREVIATIONS
+
+
+def dutch_exceptions(rules: dict[str, list[dict[int, str]]]) -> dict[str, list[dict[int, str]]]:
+    """spaCy's Dutch tokenizer exceptions adjusted (see the module docstring)."""
+    adjusted = {
+        key: value
+        for key, value in rules.items()
+        if not _CAPITALS_WITH_PERIOD.fullmatch(key)
+        and not (
             _LETTERS_WITH_PERIOD.fullmatch(key) and key[:-1].lower() in WORDS_NOT_ABBREVIATIONS
-        ):
-            del rules[key]
-    nlp.tokenizer.rules = rules
+        )
+    }
     for abbreviation in EXTRA_ABBREVIATIONS:
         for form in {abbreviation, abbreviation[0].upper() + abbreviation[1:]}:
-            nlp.tokenizer.add_special_case(form, [{ORTH: form}])
+            adjusted[form] = [{ORTH: form}]
     for month in MONTH_ABBREVIATIONS:
-        nlp.tokenizer.add_special_case(month, [{ORTH: month}])
+        adjusted[month] = [{ORTH: month}]
+    return adjusted
 
 
 # --- sentence boundaries -------------------------------------------------------------------

@@ -288,10 +288,11 @@ class LinearSuggester:
     def _names(self, head: str) -> np.ndarray:
         cache = self.__dict__.setdefault("_name_cache", {})
         if head not in cache:
-            names = self.features_.get_feature_names_out()
             if head == "presence" and self.presence_features_ is not None:
-                names = np.concatenate([names, self.presence_features_.get_feature_names_out()])
-            cache[head] = names
+                own = self.presence_features_.get_feature_names_out()
+                cache[head] = np.concatenate([self._names("factor"), own])
+            else:
+                cache[head] = self.features_.get_feature_names_out()
         return cache[head]
 
 
