@@ -1,17 +1,15 @@
-"""Model directories: ``estimator.skops``, ``vocabulary.json``, ``meta.json``, ``codebook.yaml``.
+"""Model directories: ``estimator.npz``, ``vocabulary.json``, ``meta.json``, ``codebook.yaml``.
 
-Nothing in a model directory runs code on load: the estimator is a skops file loaded with a
-fixed allow-list of scikit-learn/numpy types (anything else, as in a tampered or foreign
-file, is refused before it is constructed); the vectorisers' vocabularies are plain JSON term
-lists (as skops nodes they would make the file five times larger and slow to load).
+Nothing in a model directory runs code on load: the estimator is an archive of numpy arrays
+read without pickle, whose objects must be of an allow-listed scikit-learn class (anything
+else, as in a tampered or foreign file, is refused before it is built; see
+``estimator_file``); the vectorisers' vocabularies are plain JSON term lists.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import platform
-import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -19,40 +17,24 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from autocoder import estimator_file
 from autocoder.classify.blocks import ModelSettings
 from autocoder.classify.lexicon import CodeLexicon
 from autocoder.classify.linear import LinearSuggester
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook, parse_codebook
 from autocoder.errors import CodebookError, CodebookMismatchError, ModelError
+from autocoder.estimator_file import EstimatorFileError
 from autocoder.files import atomic_write_bytes, atomic_write_text
 
-ESTIMATOR = "estimator.skops"
+ESTIMATOR = "estimator.npz"
+OLD_ESTIMATOR = "estimator.skops"  # what earlier autocoder versions wrote
 VOCABULARY = "vocabulary.json"
 META = "meta.json"
 CODEBOOK = "codebook.yaml"
 FORMAT_VERSION = 1
 MAX_ESTIMATOR_BYTES = 200 * 1024 * 1024
-TRUSTED_TYPES = (
-    "builtins.dict",
-    "builtins.list",
-    "builtins.slice",
-    "builtins.str",
-    "builtins.tuple",
-    "numpy.dtype",
-    "numpy.float32",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-    "scipy.sparse._csr.csr_matrix",
-    "sklearn.compose._column_transformer.ColumnTransformer",
-    "sklearn.feature_extraction.text.CountVectorizer",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.feature_extraction.text.TfidfVectorizer",
-    "sklearn.svm._classes.LinearSVC",
-    "sklearn.utils._bunch.Bunch",
-)
-VERSIONED = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "skops")
+VERSIONED = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "scipy")
 
 
 def library_versions(names: Sequence[str] = VERSIONED) -> dict[str, str]:
@@ -68,8 +50,6 @@ def library_versions(names: Sequence[str] = VERSIONED) -> dict[str, str]:
 
 def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
     """Write the model directory; each file is written atomically."""
-    import skops.io as sio
-
     suggester = model.suggester
     if not isinstance(suggester, LinearSuggester):
         raise ModelError(f"{directory}: save_model handles the linear backend only")
@@ -82,7 +62,7 @@ def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> P
         "presence": suggester.presence_,
     }
     try:
-        estimator = sio.dumps(state)
+        estimator = estimator_file.dumps(state)
     finally:
         _put_vocabularies(suggester, vocabularies)
     payload = {
@@ -94,6 +74,7 @@ def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> P
     }
     atomic_write_text(directory / VOCABULARY, json.dumps(payload, ensure_ascii=False))
     atomic_write_bytes(directory / ESTIMATOR, estimator)
+    (directory / OLD_ESTIMATOR).unlink(missing_ok=True)  # an older save in the same place
     fields = {"labels": list(suggester.labels)}
     write_codebook_and_meta(model, directory, codebook_text, fields, library_versions())
     return directory
@@ -250,44 +231,22 @@ def check_labels(directory: Path, meta: dict[str, Any], labels: Sequence[str]) -
         raise ModelError(f"{directory}: labels in {META} do not match its codebook")
 
 
-def _types_in(data: bytes) -> set[str]:
-    """Every type a skops file would construct, read from its schema without loading it."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        schema = json.loads(archive.read("schema.json"))
-    found: set[str] = set()
-    pending: list[Any] = [schema]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if "__class__" in node:
-                found.add(f"{node.get('__module__')}.{node['__class__']}")
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return found
-
-
 def _load_estimator(path: Path) -> dict[str, Any]:
-    import skops.io as sio
-
     try:
         if path.stat().st_size > MAX_ESTIMATOR_BYTES:
             raise ModelError(f"{path}: estimator file is larger than any autocoder model")
-        data = path.read_bytes()
-        untrusted = (_types_in(data) | set(sio.get_untrusted_types(data=data))) - set(TRUSTED_TYPES)
+        state = estimator_file.loads(path.read_bytes(), MAX_ESTIMATOR_BYTES)
     except FileNotFoundError:
+        if (path.parent / OLD_ESTIMATOR).is_file():
+            raise ModelError(
+                f"{path.parent}: saved by an older autocoder ({OLD_ESTIMATOR}); train it again "
+                "with this version (autocoder train)"
+            ) from None
         raise ModelError(f"{path}: missing; the model directory is incomplete") from None
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+    except OSError as exc:
         raise ModelError(f"{path}: not a readable model file ({type(exc).__name__})") from None
-    if untrusted:
-        names = ", ".join(sorted(untrusted)[:5])
-        raise ModelError(
-            f"{path}: refused to load; it contains types outside the allow-list ({names})"
-        )
-    try:
-        state = sio.loads(data, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:
-        raise ModelError(f"{path}: corrupt model file ({type(exc).__name__})") from None
+    except EstimatorFileError as exc:
+        raise ModelError(f"{path}: {exc}") from None
     if not isinstance(state, dict) or not {
         "features",
         "factor",

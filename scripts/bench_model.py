@@ -4,7 +4,7 @@ Each measurement runs in a fresh subprocess limited to one core (OMP/OPENBLAS/MK
 variables set to 1 and the process pinned to one CPU), which reports its peak RSS
 (``resource.getrusage``):
 
-- ``load``: library import time (autocoder's model modules, scikit-learn, spaCy, skops) and
+- ``load``: library import time (autocoder's model modules, scikit-learn, spaCy) and
   model load time of ``models/default`` (``load_model``), then the first suggestion (builds
   the spaCy pipeline; shown for information);
 - ``classify``: ``SuggestionModel.suggest`` on the corpus fragments repeated to about
@@ -91,8 +91,6 @@ def corpus_copies(n: int) -> list[list[Any]]:
 
 def measure_load(model_dir: Path) -> dict[str, Any]:
     start = clocks()
-    import skops.io  # noqa: F401  (the model loader imports it lazily)
-
     from autocoder.modeldir import load_model
 
     imported = since(start)

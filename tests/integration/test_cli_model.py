@@ -34,7 +34,7 @@ SUGGESTION_KEYS = {
     "reasons",
     "model",
 }
-MODEL_FILES = {"meta.json", "estimator.skops", "vocabulary.json", "codebook.yaml"}
+MODEL_FILES = {"meta.json", "estimator.npz", "vocabulary.json", "codebook.yaml"}
 INSTALL_LINE = 'pip install torch==2.13.0 && pip install "autocoder[transformer]"'
 CODEBOOK = load_codebook()
 runner = CliRunner()

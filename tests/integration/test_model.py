@@ -1,6 +1,6 @@
 """Training, calibrated suggestions, safe model directories (real corpus records)."""
 
-import contextlib
+import io
 import json
 import warnings
 import zipfile
@@ -92,19 +92,26 @@ def test_codebook_mismatch_is_refused(saved_dir):
 
 def copy_model(saved_dir, tmp_path):
     target = tmp_path / "copy"
-    target.mkdir()
+    target.mkdir(parents=True)
     for path in saved_dir.iterdir():
         (target / path.name).write_bytes(path.read_bytes())
     return target
 
 
 def test_foreign_type_in_estimator_is_refused(saved_dir, tmp_path):
-    import skops.io as sio
-    from sklearn.tree import DecisionTreeClassifier
-
     target = copy_model(saved_dir, tmp_path)
-    (target / ESTIMATOR).write_bytes(sio.dumps({"features": DecisionTreeClassifier()}))
+    tree = {"dict": {"features": {"object": "sklearn.tree.DecisionTreeClassifier", "state": {}}}}
+    buffer = io.BytesIO()
+    np.savez(buffer, tree=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))
+    (target / ESTIMATOR).write_bytes(buffer.getvalue())
     with pytest.raises(ModelError, match="allow-list"):
+        load_model(target)
+
+
+def test_a_model_saved_by_an_older_autocoder_asks_to_be_trained_again(saved_dir, tmp_path):
+    target = copy_model(saved_dir, tmp_path)
+    (target / ESTIMATOR).rename(target / "estimator.skops")
+    with pytest.raises(ModelError, match=r"older autocoder .*train it again"):
         load_model(target)
 
 
@@ -127,12 +134,15 @@ def test_damaged_model_fails_cleanly(saved_dir, tmp_path, damage):
 
 
 def test_pickle_inside_the_archive_is_not_executed(saved_dir, tmp_path):
-    target = copy_model(saved_dir, tmp_path)
-    with zipfile.ZipFile(target / ESTIMATOR, "a") as archive:
-        archive.writestr("evil.pkl", b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")
-    with contextlib.suppress(ModelError):
-        load_model(target)
-    assert not Path("/tmp/pwned").exists()
+    marker = tmp_path / "pwned"
+    payload = f"cos\nsystem\n(S'touch {marker}'\ntR.".encode()
+    for name in ("evil.pkl", "evil.npy"):
+        target = copy_model(saved_dir, tmp_path / name)
+        with zipfile.ZipFile(target / ESTIMATOR, "a") as archive:
+            archive.writestr(name, payload)
+        with pytest.raises(ModelError):
+            load_model(target)
+    assert not marker.exists()
 
 
 def test_missing_and_rare_codes_warn_and_are_never_suggested(corpus_records):
