@@ -195,6 +195,7 @@ def main() -> None:
             runs = [run_code(corpus, model, jobs, workdir) for _ in range(args.repeat)]
             result = min(runs, key=lambda r: r["seconds"])
             rate = words / result["seconds"]
+            every = ", ".join(f"{words / r['seconds'] / base['words_per_s']:.2f}" for r in runs)
             per_cpu = words / result["cpu"]
             print(
                 f"code --jobs {jobs}: {rate:,.0f} words/s in the job ({result['seconds']:.1f} s; "
@@ -203,7 +204,8 @@ def main() -> None:
                 f"{words / result['wall'] / base['words_per_s']:.2f}); "
                 f"{per_cpu:,.0f} words per CPU-second, CPU ratio "
                 f"{per_cpu / base['words_per_cpu_s']:.2f}; "
-                f"peak RSS {result['peak_rss'] / 2**30:.2f} GB (target < 1.5)"
+                f"peak RSS {result['peak_rss'] / 2**30:.2f} GB (target < 1.5); "
+                f"ratio of each run: {every}"
             )
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (other work skews wall times)")
 
