@@ -122,20 +122,28 @@ def table_counts(db: Path) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-def test_code_twice_adds_nothing(reports: Path, model_dir: Path, tmp_path: Path) -> None:
+# With --jobs 2 the workers store the reports themselves: the same counts must come back.
+JOBS = pytest.mark.parametrize("jobs", [1, 2])
+
+
+@JOBS
+def test_code_twice_adds_nothing(reports: Path, model_dir: Path, tmp_path: Path, jobs: int) -> None:
     db = tmp_path / "study.db"
-    first = code_reports([reports], db, model_dir)
+    first = code_reports([reports], db, model_dir, jobs=jobs)
     assert (first.reports, first.new, first.failures) == (4, 4, [])
     assert first.fragments > 8 and sum(first.suggestions.values()) == first.fragments
     before = table_counts(db)
-    second = code_reports([reports], db, model_dir)
+    second = code_reports([reports], db, model_dir, jobs=jobs)
     assert (second.unchanged, second.new, second.fragments, second.filled) == (4, 0, 0, 0)
     assert table_counts(db) == before
     with Project.open(db) as project:
         assert project.status()["suggestions"] == first.fragments
 
 
-def test_changed_file_becomes_a_new_version(reports: Path, model_dir: Path, tmp_path: Path) -> None:
+@JOBS
+def test_changed_file_becomes_a_new_version(
+    reports: Path, model_dir: Path, tmp_path: Path, jobs: int
+) -> None:
     db = tmp_path / "study.db"
     code_reports([reports], db, model_dir)
     with Project.open(db) as project:
@@ -144,7 +152,7 @@ def test_changed_file_becomes_a_new_version(reports: Path, model_dir: Path, tmp_
             Decision(old.id, "anna", None, None, None, Status.CONFIRMED, "")
         )
     write_report(reports / "verslag-0.md", 0, extra=" Er is een nieuwe zin toegevoegd.")
-    summary = code_reports([reports], db, model_dir)
+    summary = code_reports([reports], db, model_dir, jobs=jobs)
     assert (summary.new_versions, summary.unchanged, summary.new) == (1, 3, 0)
     with Project.open(db) as project:
         versions = [r for r in project.reports(all_versions=True) if r["id"] == old.report]
@@ -155,8 +163,9 @@ def test_changed_file_becomes_a_new_version(reports: Path, model_dir: Path, tmp_
         assert len(project.reports()) == 4 and len(project.reports(all_versions=True)) == 5
 
 
+@JOBS
 def test_metadata_only_change_keeps_fragments_and_codings(
-    reports: Path, model_dir: Path, tmp_path: Path
+    reports: Path, model_dir: Path, tmp_path: Path, jobs: int
 ) -> None:
     db = tmp_path / "study.db"
     code_reports([reports], db, model_dir)
@@ -166,7 +175,7 @@ def test_metadata_only_change_keeps_fragments_and_codings(
     before = table_counts(db)
     path = reports / "verslag-0.md"
     path.write_text(path.read_text(encoding="utf-8").replace("R00", "R42"), encoding="utf-8")
-    summary = code_reports([reports], db, model_dir)
+    summary = code_reports([reports], db, model_dir, jobs=jobs)
     assert (summary.new_versions, summary.unchanged, summary.fragments) == (1, 3, 0)
     after = table_counts(db)
     assert after["report_versions"] == before["report_versions"] + 1
@@ -179,13 +188,15 @@ def test_metadata_only_change_keeps_fragments_and_codings(
         assert record.extra["status"] == "confirmed"
 
 
+@JOBS
 def test_bad_files_are_listed_and_the_rest_is_coded(
-    reports: Path, model_dir: Path, tmp_path: Path
+    reports: Path, model_dir: Path, tmp_path: Path, jobs: int
 ) -> None:
     (reports / "leeg.txt").write_text("   \n", encoding="utf-8")
     (reports / "kapot.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    db = str(tmp_path / "s.db")
     result = CliRunner().invoke(
-        app, ["code", str(reports), "--project", str(tmp_path / "s.db"), "--model", str(model_dir)]
+        app, ["code", str(reports), "--project", db, "--model", str(model_dir), "--jobs", str(jobs)]
     )
     assert result.exit_code == 1
     assert "leeg.txt" in result.stderr and "kapot.docx" in result.stderr
