@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -84,10 +85,11 @@ def code_reports(
             parts = code_parallel(
                 files, project_path, known, unit, model, summary.model, workers, POOL_CONTEXT
             )
-            for part in parts:
-                summary.add(part)
-                if progress is not None:
-                    progress(summary)
+            with closing(parts):  # on Ctrl-C too: the workers stop before this returns
+                for part in parts:
+                    summary.add(part)
+                    if progress is not None:
+                        progress(summary)
         with Project.open(project_path) as project:
             if jobs <= 1 or len(files) <= 1:
                 for outcome in process_paths(files, known, unit, model):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def code_parallel(
     model_id: str | None,
     jobs: int,
     pool_context: str,
-) -> Iterator[CodeSummary]:
+) -> Generator[CodeSummary, None, None]:
     """Code ``files`` into the project with ``jobs`` worker processes; yields each task's
     summary as it finishes. The caller must not hold a connection to the project while
     this starts the workers. ``pool_context`` is the multiprocessing start method: with
