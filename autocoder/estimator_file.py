@@ -53,7 +53,7 @@ def dumps(state: Any) -> bytes:
     members = {TREE: np.frombuffer(tree, dtype=np.uint8)}
     members.update({str(i): array for i, array in enumerate(arrays)})
     buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **members)
+    np.savez(buffer, **members)  # no object arrays: _encode refuses them
     return buffer.getvalue()
 
 

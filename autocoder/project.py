@@ -79,8 +79,9 @@ def code_reports(
             raise StoreError(f"{project_path}: this project uses --unit {project.unit()}")
         model, summary.model = _attach_model(project, model_dir)
         known = project.known_sources()
+    parallel = jobs > 1 and len(files) > 1
     try:
-        if jobs > 1 and len(files) > 1:
+        if parallel:  # the workers store what they code; this process only adds up
             workers = min(jobs, len(files))
             parts = code_parallel(
                 files, project_path, known, unit, model, summary.model, workers, POOL_CONTEXT
@@ -88,14 +89,12 @@ def code_reports(
             with closing(parts):  # on Ctrl-C too: the workers stop before this returns
                 for part in parts:
                     summary.add(part)
-                    if progress is not None:
-                        progress(summary)
+                    _report_progress(progress, summary)
         with Project.open(project_path) as project:
-            if jobs <= 1 or len(files) <= 1:
+            if not parallel:
                 for outcome in process_paths(files, known, unit, model):
                     store_outcome(project, outcome, summary, unit)
-                    if progress is not None:
-                        progress(summary)
+                    _report_progress(progress, summary)
             if model is not None and summary.model is not None:  # stored without suggestions
                 filled = RescoreSummary(summary.model)
                 _score(project, model, project.unscored_fragments(None), filled)
@@ -104,6 +103,11 @@ def code_reports(
         summary.interrupted = True
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
+
+
+def _report_progress(progress: Callable[[CodeSummary], None] | None, summary: CodeSummary) -> None:
+    if progress is not None:
+        progress(summary)
 
 
 def _report_files(paths: Sequence[Path], summary: CodeSummary) -> list[Path]:
