@@ -35,7 +35,7 @@ __all__ = ["CodeSummary", "Coded", "Failed", "Known", "LazyModel", "Outcome", "R
 __all__ += ["Skipped", "process_paths", "store_outcome"]
 
 
-# --- what a worker sends back (plain, picklable records) -------------------------------------
+# --- what the work gives (plain records) ------------------------------------------------------
 
 
 @dataclass(frozen=True)

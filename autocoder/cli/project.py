@@ -40,7 +40,10 @@ def code(
         Path | None, typer.Option("--model", help="Model directory (default: models/default).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", min=1, help="Processes that read, segment and classify.")
+        int,
+        typer.Option(
+            "--jobs", min=1, help="Processes that read, segment, classify and store reports."
+        ),
     ] = 1,
     unit: Annotated[str, typer.Option(help="sentence, paragraph or answer.")] = "sentence",
     rescore: Annotated[
