@@ -24,6 +24,7 @@ from autocoder.store_read import StoreReader
 from autocoder.store_schema import connect, describe, guarded
 
 VERDICTS = ("present", "partly", "absent")
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder for every suggestion row
 MEMO_KINDS = ("report", "fragment")
 
 
@@ -285,9 +286,9 @@ def _suggestion_rows(
             s.factor,
             s.presence.value if s.presence else None,
             s.confidence,
-            json.dumps(s.factor_probs, ensure_ascii=False),
+            _JSON.encode(s.factor_probs),
             s.presence_prob,
-            json.dumps(list(s.reasons), ensure_ascii=False),
+            _JSON.encode(list(s.reasons)),
             stamp,
         )
         for fragment_id, s in items
