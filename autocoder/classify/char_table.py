@@ -106,7 +106,7 @@ class CharTable:
     def _rows(self, words: list[str]) -> np.ndarray:
         """The row of each word (added when new)."""
         ids = self.word_ids
-        new = set(words) - ids.keys()
+        new = {word for word in words if word not in ids}  # not `- ids.keys()`: copies the table
         if new or self.matrix is None:
             self._add(sorted(new))
         return np.fromiter(map(ids.__getitem__, words), dtype=np.int64, count=len(words))
