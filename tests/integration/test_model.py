@@ -2,6 +2,8 @@
 
 import io
 import json
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -106,6 +108,19 @@ def test_foreign_type_in_estimator_is_refused(saved_dir, tmp_path):
     (target / ESTIMATOR).write_bytes(buffer.getvalue())
     with pytest.raises(ModelError, match="allow-list"):
         load_model(target)
+
+
+def test_loading_a_model_imports_only_the_classes_it_holds(saved_dir):
+    # A model format that lists every scikit-learn estimator on import (as skops does) costs
+    # every command that loads a model most of a second: none of those modules may load.
+    script = (
+        "import sys; from autocoder.modeldir import load_model; "
+        f"load_model(__import__('pathlib').Path({str(saved_dir)!r})); "
+        "print(sorted(m for m in sys.modules if m.startswith(('sklearn.ensemble', 'skops'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_a_model_saved_by_an_older_autocoder_asks_to_be_trained_again(saved_dir, tmp_path):
