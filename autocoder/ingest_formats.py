@@ -17,14 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import pypdf
-from odf import opendocument
-
 from autocoder.config import Limits
 from autocoder.errors import FileTooLargeError, InputError
 from autocoder.ingest_zip import open_zip
 
 if TYPE_CHECKING:
+    import pypdf
     from odf.element import Element
 
 ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -57,6 +55,8 @@ def odt_text(raw: bytes, source: str, limits: Limits) -> str:
         raise InputError(source, "damaged .odt (no manifest): save it again") from exc
     if b"encryption-data" in manifest:
         raise InputError(source, "password-protected .odt: save a copy without password first")
+    from odf import opendocument  # here: most runs read no .odt, and odfpy is slow to import
+
     try:
         document = opendocument.load(io.BytesIO(raw))
         body = getattr(document, "text", None)
@@ -147,6 +147,8 @@ def pdf_text(raw: bytes, source: str, limits: Limits) -> str:
 
 
 def _pdf_pages(raw: bytes, source: str, limits: Limits) -> Iterator[str]:
+    import pypdf  # here: most runs read no PDF, and pypdf takes a quarter second to import
+
     reader = pypdf.PdfReader(io.BytesIO(raw))
     if reader.is_encrypted:
         _pdf_decrypt(reader, source)
@@ -176,6 +178,8 @@ def _quiet_pypdf() -> Iterator[None]:
 
 def _pdf_decrypt(reader: pypdf.PdfReader, source: str) -> None:
     """Open PDFs that only restrict printing/copying (empty user password); refuse the rest."""
+    import pypdf
+
     try:
         opened = reader.decrypt("") != pypdf.PasswordType.NOT_DECRYPTED
     except Exception:  # unsupported cipher or missing crypto backend: same advice
