@@ -240,6 +240,25 @@ def test_jobs_2_stores_the_same_as_jobs_1(
         ]
 
 
+def test_four_workers_writing_at_once_store_the_same_as_one(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(12):
+        write_report(folder / f"verslag-{number:02d}.md", number, sentences=20)
+    one = code_reports([folder], tmp_path / "one.db", model_dir, jobs=1)
+    four = code_reports([folder], tmp_path / "four.db", model_dir, jobs=4)
+    assert (four.new, four.fragments, four.suggestions) == (12, one.fragments, one.suggestions)
+    assert table_counts(tmp_path / "four.db") == table_counts(tmp_path / "one.db")
+    with Project.open(tmp_path / "one.db") as a, Project.open(tmp_path / "four.db") as b:
+        assert a.coded_fragments(include_suggestions=True) == b.coded_fragments(
+            include_suggestions=True
+        )
+    with sqlite3.connect(tmp_path / "four.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_rescore_scores_only_open_fragments(reports: Path, model_dir: Path, tmp_path: Path) -> None:
     db = tmp_path / "study.db"
     code_reports([reports], db, model_dir)
