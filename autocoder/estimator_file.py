@@ -38,6 +38,8 @@ SCALAR_TYPES: dict[str, type] = {
 }
 _SCALAR_NAMES = {kind: name for name, kind in SCALAR_TYPES.items()}
 TREE = "tree"  # the archive member with the JSON tree; the arrays are "0", "1", ...
+# What reading a damaged archive or building objects from a doctored state may raise.
+_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, OSError, EOFError, RecursionError)
 
 
 class EstimatorFileError(ValueError):
@@ -77,10 +79,6 @@ def loads(data: bytes, max_bytes: int) -> Any:
         raise
     except (*_DAMAGE, zipfile.BadZipFile) as exc:
         raise EstimatorFileError(f"not an estimator archive ({type(exc).__name__})") from None
-
-
-# What reading a damaged archive or building objects from a doctored state may raise.
-_DAMAGE = (KeyError, ValueError, TypeError, AttributeError, OSError, EOFError, RecursionError)
 
 
 def _encode(value: Any, arrays: list[np.ndarray]) -> Any:

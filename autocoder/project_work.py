@@ -226,9 +226,8 @@ def store_outcome(project: Project, outcome: Outcome, summary: CodeSummary, unit
 
 
 def _store_coded(project: Project, coded: Coded, summary: CodeSummary, unit: str) -> None:
-    suggestions = coded.suggestions if summary.model is not None else []
     result = project.add_coded_report(
-        coded.report, coded.fragments, unit, summary.model, suggestions
+        coded.report, coded.fragments, unit, summary.model, coded.suggestions
     )
     summary.reports += 1
     summary.files_done += 1

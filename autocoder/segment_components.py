@@ -68,13 +68,12 @@ def dutch_pipeline() -> Language:
     (changing them on a built tokenizer would load its thousands of special cases twice)."""
     rules = dutch_exceptions(Dutch.Defaults.tokenizer_exceptions)
 
-    class Defaults(Dutch.Defaults):
+    class AdjustedDefaults(Dutch.Defaults):
         tokenizer_exceptions = rules
 
     class AdjustedDutch(Dutch):
-        pass
+        Defaults = AdjustedDefaults
 
-    AdjustedDutch.Defaults = Defaults
     return AdjustedDutch()
 
 
@@ -87,14 +86,7 @@ def _glues_period(key: str) -> bool:
 
 def dutch_exceptions(rules: dict[str, list[dict[int, str]]]) -> dict[str, list[dict[int, str]]]:
     """spaCy's Dutch tokenizer exceptions adjusted (see the module docstring)."""
-    adjusted = {
-        key: value
-        for key, value in rules.items()
-        if not _CAPITALS_WITH_PERIOD.fullmatch(key)
-        and not (
-            _LETTERS_WITH_PERIOD.fullmatch(key) and key[:-1].lower() in WORDS_NOT_ABBREVIATIONS
-        )
-    }
+    adjusted = {key: value for key, value in rules.items() if not _glues_period(key)}
     for abbreviation in EXTRA_ABBREVIATIONS:
         for form in {abbreviation, abbreviation[0].upper() + abbreviation[1:]}:
             adjusted[form] = [{ORTH: form}]

@@ -199,9 +199,9 @@ class Project(StoreReader):
         """``add_report`` and the fragments' suggestions by ``model_id`` (None: none) in one
         transaction. The rows are made before it starts, so that the write lock is held only
         for the writing (other processes may be storing reports into the same file)."""
-        ids = [fragment.id for fragment in fragments]
         rows = []
         if model_id is not None:
+            ids = [fragment.id for fragment in fragments]
             rows = _suggestion_rows(model_id, zip(ids, suggestions, strict=True))
         with self.transaction():
             result = self.add_report(report, fragments, unit)
