@@ -1,16 +1,19 @@
 """Matching several coders' codings onto common units, and checking that they can be matched.
 
-Codings of the same fragments are matched by fragment id (or by offsets, which our ids hold).
-Coders who coded different spans of the same reports (as in QDA packages) are aligned on the
-sentence fragments of our own segmentation: a span codes every unit it covers by at least
-half of the unit's characters. What cannot be compared is counted with the reason.
+Codings of the same fragments are matched by the records' ids when every source gives ids
+and they match (as in files from a spreadsheet or another tool, with no offsets); by their
+offsets (``report:start-end``, which our own ids are too) when the ids differ or are missing
+and every coding has offsets. Coders who coded different spans of the same reports (as in QDA
+packages) are aligned on the sentence fragments of our own segmentation: a span codes every
+unit it covers by at least half of the unit's characters. What cannot be compared is counted
+with the reason.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from warnings import catch_warnings, simplefilter
@@ -36,6 +39,7 @@ class Coded:
     label: str
     presence: str | None
     question: int | None = None
+    named: bool = True  # the source gave the id (not derived from the text or the offsets)
 
 
 @dataclass
@@ -69,7 +73,12 @@ def check_source(source: Source, codebook: Codebook) -> None:
             f"{bad.total()} of {len(source.codings)} codings use codes that are not in "
             f"codebook {codebook.id!r}: {listed}; give the right --codebook or fix the codes",
         )
-    twice = [k for k, n in Counter(map(unit_key, source.codings)).items() if n > 1]
+    check_once(source, record_key)
+
+
+def check_once(source: Source, key: Callable[[Coded], str]) -> None:
+    """Each fragment (by ``key``) coded once by the source."""
+    twice = [k for k, n in Counter(map(key, source.codings)).items() if n > 1]
     if twice:
         raise InputError(
             source.spec,
@@ -78,9 +87,27 @@ def check_source(source: Source, codebook: Codebook) -> None:
         )
 
 
-def unit_key(coded: Coded) -> str:
-    """Offsets identify a span when known (our ids are ``report:start-end`` too)."""
+def record_key(coded: Coded) -> str:
+    """A record's own identity: its id when the source gave one, else its offsets."""
+    return coded.id if coded.named or coded.start is None else span_key(coded)
+
+
+def span_key(coded: Coded) -> str:
+    """Offsets identify a span (our own ids are ``report:start-end`` too)."""
     return f"{coded.report}:{coded.start}-{coded.end}" if coded.start is not None else coded.id
+
+
+def match_key(sources: Sequence[Source]) -> Callable[[Coded], str]:
+    """Ids when every source names its records and shares ids with another source; else
+    offsets (codings without offsets then cannot be matched, and the check says so)."""
+    keys = [{c.id for c in s.codings} for s in sources]
+    named = all(c.named for s in sources for c in s.codings)
+    others = [set().union(*(k for j, k in enumerate(keys) if j != i)) for i in range(len(keys))]
+    if named and all(k & other for k, other in zip(keys, others, strict=True)):
+        return record_key
+    if any(c.start is not None for s in sources for c in s.codings):
+        return span_key
+    return record_key
 
 
 def common_reports(sources: list[Source], left_out: list[LeftOut]) -> None:
@@ -120,10 +147,13 @@ def overlapping_spans(sources: Sequence[Source]) -> int:
     return found
 
 
-def by_id(sources: Sequence[Source], left_out: list[LeftOut]) -> list[UnitRow]:
-    """Units coded by two or more sources, matched by fragment id (or offsets)."""
+def by_id(
+    sources: Sequence[Source], left_out: list[LeftOut], unit_key: Callable[[Coded], str]
+) -> list[UnitRow]:
+    """Units coded by two or more sources, matched by ``unit_key`` (ids or offsets)."""
     table: dict[str, dict[int, Coded]] = defaultdict(dict)
     for index, source in enumerate(sources):
+        check_once(source, unit_key)
         for c in source.codings:
             table[unit_key(c)][index] = c
     least = min(2, len(sources))  # one source (compared with a model): all its fragments

@@ -56,7 +56,7 @@ class AgreementReport:
     sources: dict[str, str]  # coder -> where the codings came from
     codebook: str
     units: list[UnitRow]
-    matched_by: str  # "fragment id" or "sentence alignment"
+    matched_by: str  # "fragment id", "offsets" or "sentence alignment"
     left_out: list[LeftOut] = field(default_factory=list)
     alignment: dict[str, dict[str, int]] = field(default_factory=dict)  # coder -> counts
     warnings: list[str] = field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
@@ -25,8 +26,10 @@ from autocoder.agreement_align import (
     check_offsets,
     check_source,
     common_reports,
+    match_key,
     overlapping_spans,
     report_texts,
+    span_key,
 )
 from autocoder.agreement_result import AgreementReport, LeftOut, UnitRow
 from autocoder.codebook import Codebook, load_codebook
@@ -62,7 +65,7 @@ def load_source(spec: str) -> Source:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in (".jsonl", ".json", ".ndjson"):
-            return _from_records(spec, read_records(path).records, path.stem)
+            return _from_records(spec, read_records(path).records, path.stem, _given(path))
         if suffix == ".csv":
             return _read_csv(path)
         if suffix in (".db", ".sqlite"):
@@ -74,18 +77,36 @@ def load_source(spec: str) -> Source:
     raise InputError(spec, "no such file; a source is a .jsonl or .csv file, or study.db@coder")
 
 
-def _from_records(spec: str, records: Iterable[FragmentRecord], fallback: str) -> Source:
+def _given(path: Path) -> list[tuple[bool, bool]]:
+    """Per record of a JSONL file (read already): whether it gives an id, and offsets."""
+    found = []
+    with path.open(encoding="utf-8-sig") as handle:
+        for line in handle:
+            if line.strip():
+                data = json.loads(line)
+                found.append((bool(data.get("id")), "start" in data))
+    return found
+
+
+def _from_records(
+    spec: str,
+    records: Iterable[FragmentRecord],
+    fallback: str,
+    given: Sequence[tuple[bool, bool]] | None = None,
+) -> Source:
+    """``given``: per record whether it gave its id and its offsets (default: both)."""
     codings, uncoded, coders = [], 0, set()
-    for record in records:
+    for index, record in enumerate(records):
         coding, f = record.coding, record.fragment
         if coding is None:
             uncoded += 1
             continue
         coders.add(coding.coder)
-        offsets = (f.start, f.end) if f.report != UNKNOWN else (None, None)
+        named, placed = given[index] if given is not None else (True, True)
+        offsets = (f.start, f.end) if placed and f.report != UNKNOWN else (None, None)
         presence = coding.presence.value if coding.presence else None
         label = coding.factor or NO_FACTOR_KEY
-        codings.append(Coded(f.id, f.report, *offsets, f.text, label, presence, f.question))
+        codings.append(Coded(f.id, f.report, *offsets, f.text, label, presence, f.question, named))
     name = next(iter(coders)) if len(coders) == 1 and None not in coders else fallback
     return Source(spec, str(name), codings, uncoded)
 
@@ -100,6 +121,10 @@ def _read_project(path: Path, who: str, spec: str) -> Source:
                 for r in project.coded_fragments(include_suggestions=True)
             ]
         else:
+            known = project.coders()
+            if who not in known:
+                listed = ", ".join(known) or "none yet"
+                raise InputError(spec, f"no such coder {who!r} (coders: {listed})")
             records = project.coded_fragments(coder=who)
     source = _from_records(spec, records, who)
     source.coder, source.project = who, path
@@ -188,7 +213,8 @@ def _csv_row(source: str, row: dict[str, str | None], line: int) -> list:
         start = end = None  # offsets mean nothing without their report
     label = NO_FACTOR_KEY if factor.lower() in ("", "none", "null") else factor
     text = get.get("text") or None
-    return [Coded(fid, report, start, end, text, label, presence or None), get.get("coder") or None]
+    coded = Coded(fid, report, start, end, text, label, presence or None, named=bool(get.get("id")))
+    return [coded, get.get("coder") or None]
 
 
 # --- the job ----------------------------------------------------------------------------------
@@ -215,7 +241,8 @@ def agree(
     warnings: list[str] = []
     common_reports(sources, left_out)
     alignment: dict[str, dict[str, int]] = {}
-    if overlapping_spans(sources):
+    unit_key = match_key(sources)
+    if unit_key is span_key and overlapping_spans(sources):
         needed = {c.report for s in sources for c in s.codings if c.report != UNKNOWN}
         reports = report_texts(sources, reports_dir, needed, warnings)
         for source in sources:
@@ -223,7 +250,8 @@ def agree(
         units, counts = aligned(sources, reports, left_out)
         alignment, matched_by = {k: asdict(v) for k, v in counts.items()}, "sentence alignment"
     else:
-        units, matched_by = by_id(sources, left_out), "fragment id"
+        units = by_id(sources, left_out, unit_key)
+        matched_by = "offsets" if unit_key is span_key else "fragment id"
     coders = [s.coder for s in sources]
     described = {s.coder: s.spec for s in sources}
     if model is not None:

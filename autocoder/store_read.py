@@ -80,6 +80,11 @@ class StoreReader:
             for i, h, m, a in rows
         ]
 
+    def coders(self) -> list[str]:
+        """Everyone with an entry in the decision log, sorted."""
+        rows = self.conn.execute("SELECT DISTINCT coder FROM decisions ORDER BY coder")
+        return [str(row[0]) for row in rows]
+
     def has_fragment(self, fragment_id: str) -> bool:
         sql = "SELECT 1 FROM fragments WHERE id = ?"
         return self.conn.execute(sql, (fragment_id,)).fetchone() is not None

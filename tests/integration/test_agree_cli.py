@@ -106,7 +106,7 @@ def test_jsonl_and_csv_json_report_and_disagreements(
     result = run(anna, ben, "--format", "json", "--out", out, "--disagreements", differ)
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["coders"] == ["anna", "ben"] and data["matched_by"] == "fragment id"
+    assert data["coders"] == ["anna", "ben"] and data["matched_by"] == "offsets"
     assert data["units"] == len(SENTENCES) and data["left_out"] == []
     labels = [[x or "none" for x in coder] for coder in (ANNA, BEN)]
     expected = cohen_kappa_score(*labels)
@@ -303,4 +303,75 @@ def test_project_coders_and_model_suggestions(tmp_path: Path, report: Report) ->
     pairs = {tuple(p["coders"]): p for p in data["pairwise"]}
     assert pairs[("ben", "model")]["percent"]["value"] == 1.0
     failed(run(path, f"{path}@anna"), "name a coder in the project")
-    failed(run(f"{path}@anna", f"{path}@nobody"), "coder 'nobody' has nothing coded")
+    failed(run(f"{path}@anna", f"{path}@anan"), "no such coder 'anan' (coders: anna, ben)")
+    with store.Project.open(path) as project:  # only rejections: known, but nothing coded
+        project.record_decision(
+            Decision(fragments[0].id, "cleo", None, None, None, Status.REJECTED, "")
+        )
+    failed(run(f"{path}@anna", f"{path}@cleo"), "coder 'cleo' has nothing coded")
+
+
+# --- published examples, as a spreadsheet or another tool gives them: ids, no offsets ---------
+
+# Krippendorff, "Computing Krippendorff's Alpha-Reliability" (2011), the example with four
+# coders, twelve units and missing values: nominal alpha 0.743.
+KRIPPENDORFF = {
+    "a": "1 2 3 3 2 1 4 1 2 . . .",
+    "b": "1 2 3 3 2 2 4 1 2 5 . 3",
+    "c": ". 3 3 3 2 3 4 2 2 5 1 .",
+    "d": "1 2 3 3 2 4 4 1 2 5 1 .",
+}
+
+
+def offsetless(path: Path, coder: str, values: list[str | None]) -> Path:
+    """One record per coded unit: id, report, text and the code, no start or end."""
+    lines = [
+        json.dumps(
+            {
+                "id": f"eenheid-{unit}",
+                "report": "voorbeeld",
+                "text": f"Eenheid {unit} van het voorbeeld.",
+                "factor": value,
+                "coder": coder,
+            }
+        )
+        for unit, value in enumerate(values, start=1)
+        if value != "."
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_krippendorff_published_example_from_offsetless_files(tmp_path: Path) -> None:
+    codes = {str(n): code for n, code in enumerate(CODEBOOK.ids[:5], start=1)}
+    files = [
+        offsetless(tmp_path / f"{coder}.jsonl", coder, [codes.get(v, v) for v in row.split()])
+        for coder, row in KRIPPENDORFF.items()
+    ]
+    result = run(*files, "--format", "json", "--bootstrap", "0")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["matched_by"] == "fragment id" and data["coders"] == ["a", "b", "c", "d"]
+    assert round(data["overall"]["alpha"]["value"], 3) == 0.743
+    assert data["units"] == 11  # unit 12 has one value: not pairable, and counted
+    assert data["left_out"] == [
+        {
+            "coder": "b",
+            "count": 1,
+            "reason": "fragments no other source coded (their ids are not in the other sources)",
+        }
+    ]
+
+
+def test_cohen_kappa_textbook_example_from_offsetless_files(tmp_path: Path) -> None:
+    """Two readers say yes or no to 50 items: 20 both yes, 5 only A, 10 only B, 15 both no;
+    p_o = 0.70, p_e = 0.50, kappa = 0.40 (the worked example of Cohen's kappa)."""
+    pairs = [(A, A)] * 20 + [(A, None)] * 5 + [(None, A)] * 10 + [(None, None)] * 15
+    first = offsetless(tmp_path / "lezer-a.jsonl", "lezer_a", [a for a, _ in pairs])
+    second = offsetless(tmp_path / "lezer-b.jsonl", "lezer_b", [b for _, b in pairs])
+    result = run(first, second, "--format", "json", "--bootstrap", "0")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["units"] == 50 and data["left_out"] == []
+    assert data["overall"]["percent"]["value"] == pytest.approx(0.70)
+    assert data["overall"]["cohen"]["value"] == pytest.approx(0.40)
