@@ -1,32 +1,29 @@
 """Import reviewed codings (an exported XLSX, CSV or JSONL) back into a project as decisions.
 
-Rows are matched by fragment id. ``factor`` holds a code id or name, ``none`` (no factor),
-``ok`` (accept the suggestion) or ``reject``; an empty factor means "not reviewed". A
-decision is "confirmed" when it equals the suggestion and "corrected" when it differs. Rows
-that do not fit (unknown fragment ids, labels not in the codebook, a newer decision by the
-same coder in the project, another coder's codes) are listed as conflicts, never dropped
-silently. The file is untrusted: size caps, zip checks and no formulas evaluated.
+Rows are matched by fragment id; a row whose id is not in the project (or that has none) is
+matched by its report, start and end when they give a fragment of the project with the same
+text. ``factor`` holds a code id or name, ``none`` (no factor), ``ok`` (accept the suggestion)
+or ``reject``; an empty factor means "not reviewed". A decision is "confirmed" when it equals
+the suggestion and "corrected" when it differs. Rows that do not fit (unknown fragment ids, a
+fragment given twice, labels not in the codebook, a newer decision by the same coder in the
+project, another coder's codes) are conflicts, never dropped silently. The whole file is
+checked first: with a conflict nothing is written, unless ``partial`` imports the other rows
+on purpose. The file is read by ``project_import_rows``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from autocoder.codebook import Codebook
-from autocoder.config import DEFAULT_SETTINGS, Limits
-from autocoder.errors import InputError, RecordError, StoreError
-from autocoder.ingest_zip import open_zip
-from autocoder.jsonl import iter_records
+from autocoder.errors import StoreError
+from autocoder.project_import_rows import REJECT, Row, read_rows
 from autocoder.records import PRIORITY_HIGH, Decision, FragmentRecord, Presence, Status
 from autocoder.store import Project
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-ACCEPT, REJECT = "ok", "reject"
+ACCEPT = "ok"
 NO_FACTOR_WORDS = ("none", "(none)", "no factor", "geen")
 
 
@@ -39,92 +36,118 @@ class ImportSummary:
     unchanged: int = 0  # equal to the coder's current decision: nothing added
     blank: int = 0  # no factor filled in: not reviewed
     conflicts: list[str] = field(default_factory=list)
+    written: bool = True  # False: there were conflicts and nothing was written (no partial)
 
     @property
     def recorded(self) -> int:
+        """Decisions added (or that would have been, when nothing was written)."""
         return self.confirmed + self.corrected + self.rejected
-
-
-@dataclass(frozen=True)
-class Row:
-    where: str
-    fragment_id: str
-    factor: str
-    presence: str = ""
-    priority: str = ""
-    note: str = ""
-    coder: str = ""
-    seq: str = ""
 
 
 class Conflict(Exception):
     """One row that cannot become a decision."""
 
 
-def import_codings(path: Path, project_path: Path, coder: str) -> ImportSummary:
-    """Append the codings in a reviewed export as ``coder``'s decisions (see the docstring)."""
+def import_codings(
+    path: Path, project_path: Path, coder: str, partial: bool = False
+) -> ImportSummary:
+    """Append the codings in a reviewed export as ``coder``'s decisions (see the docstring):
+    all of them or none; with ``partial`` the rows without a conflict."""
     coder = coder.strip()
     if not coder:
         raise StoreError("give the coder's name (--coder NAME)")
     summary = ImportSummary()
-    rows = list(read_rows(Path(path), summary))
-    with Project.open(project_path, create=False) as project:
+    rows = list(read_rows(Path(path), summary.conflicts))
+    with Project.open(project_path, create=False) as project, project.transaction():
         codebook = project.project_codebook()
         if codebook is None:
             raise StoreError(f"{project_path}: the project has no codebook yet; code reports first")
         current = {r.fragment.id: r for r in project.coded_fragments(coder, True)}
         notes = {d.fragment_id: d.note for d in project.current_decisions(coder)}
-        decisions: list[Decision] = []
-        seen: set[str] = set()
-        for row in rows:
-            summary.rows += 1
-            try:
-                decision = _decide(row, coder, codebook, current, notes, seen, project)
-            except Conflict as exc:
-                summary.conflicts.append(f"{row.where}: fragment {row.fragment_id}: {exc}")
-                continue
-            if decision is None:
-                summary.blank += 1
-                continue
-            if decision is _UNCHANGED:
-                summary.unchanged += 1
-                continue
-            decisions.append(decision)
-            setattr(summary, decision.status.value, getattr(summary, decision.status.value) + 1)
-        with project.transaction():
+        rows = _identified(rows, current)
+        target = _Target(project, codebook, coder, current, notes, _repeated(rows))
+        decisions = [d for d in (_tally(row, summary, target) for row in rows) if d is not None]
+        summary.written = partial or not summary.conflicts
+        if summary.written:
             for decision in decisions:
                 project.record_decision(decision)
     return summary
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What the rows are checked against: the coder's current coding in the project."""
+
+    project: Project
+    codebook: Codebook
+    coder: str
+    current: dict[str, FragmentRecord]
+    notes: dict[str, str]
+    twice: dict[str, int]  # fragment ids that several filled-in rows give
+
+
+def _tally(row: Row, summary: ImportSummary, target: _Target) -> Decision | None:
+    """The row's new decision, if any; counted in ``summary`` either way."""
+    summary.rows += 1
+    try:
+        decision = _decide(row, target)
+    except Conflict as exc:
+        summary.conflicts.append(f"{row.where}: fragment {row.fragment_id or '(no id)'}: {exc}")
+        return None
+    if decision is None:
+        summary.blank += 1
+        return None
+    if decision is _UNCHANGED:
+        summary.unchanged += 1
+        return None
+    setattr(summary, decision.status.value, getattr(summary, decision.status.value) + 1)
+    return decision
+
+
+def _identified(rows: list[Row], current: dict[str, FragmentRecord]) -> list[Row]:
+    """Rows whose id is not in the project take the id of the fragment at their offsets,
+    when it has the same text."""
+    spans = {(r.fragment.report, r.fragment.start, r.fragment.end): r for r in current.values()}
+    found = []
+    for row in rows:
+        record = spans.get(row.span) if row.span and row.fragment_id not in current else None
+        if record is not None and row.text in ("", record.fragment.text.strip()):
+            row = replace(row, fragment_id=record.fragment.id)
+        found.append(row)
+    return found
+
+
+def _repeated(rows: list[Row]) -> dict[str, int]:
+    """Fragment ids that more than one filled-in row gives, with how many rows."""
+    counts = Counter(row.fragment_id for row in rows if row.factor and row.fragment_id)
+    return {fid: n for fid, n in counts.items() if n > 1}
+
+
 _UNCHANGED = Decision("", "", None, None, None, Status.SUGGESTED, "")
 
 
-def _decide(
-    row: Row,
-    coder: str,
-    codebook: Codebook,
-    current: dict[str, FragmentRecord],
-    notes: dict[str, str],
-    seen: set[str],
-    project: Project,
-) -> Decision | None:
+def _decide(row: Row, target: _Target) -> Decision | None:
     if not row.factor:
         return None
-    record = current.get(row.fragment_id)
+    if not row.fragment_id and row.span:
+        report, start, end = row.span
+        raise Conflict(f"no fragment of the project at {report}:{start}-{end} with this text")
+    if not row.fragment_id:
+        raise Conflict("no fragment id (nor report, start and end of a fragment)")
+    record = target.current.get(row.fragment_id)
     if record is None:
-        if row.fragment_id and project.has_fragment(row.fragment_id):
+        if target.project.has_fragment(row.fragment_id):
             raise Conflict("belongs to an older version of its report; export again")
         raise Conflict("unknown fragment id (not in this project)")
-    if row.fragment_id in seen:
-        raise Conflict("appears twice in the file")
-    seen.add(row.fragment_id)
+    if row.fragment_id in target.twice:
+        raise Conflict(f"{target.twice[row.fragment_id]} rows give this fragment; keep one")
+    coder = target.coder
     if row.coder and row.coder != coder:
         raise Conflict(f"coded by {_short(row.coder)} in the file, not by {coder!r}")
-    decision = _decision(row, coder, codebook, record)
+    decision = _decision(row, coder, target.codebook, record)
     existing = record.extra.get("seq")
     if existing is not None:
-        same = _same(decision, record, notes.get(row.fragment_id, ""))
+        same = _same(decision, record, target.notes.get(row.fragment_id, ""))
         if same:
             return _UNCHANGED
         if _seq(row) != existing:
@@ -205,112 +228,3 @@ def _seq(row: Row) -> int | None:
         return int(float(row.seq)) if row.seq else None
     except ValueError:
         raise Conflict(f"seq must be a number, not {_short(row.seq)}") from None
-
-
-# --- reading the file ---------------------------------------------------------------------------
-
-
-def read_rows(
-    path: Path, summary: ImportSummary, limits: Limits = DEFAULT_SETTINGS.limits
-) -> Iterator[Row]:
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        yield from _jsonl_rows(path, summary)
-        return
-    if suffix not in (".xlsx", ".csv"):
-        raise InputError(str(path), "import reads .xlsx, .csv or .jsonl files")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(limits.max_file_bytes + 1)
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read ({exc.strerror})") from None
-    if len(raw) > limits.max_file_bytes:
-        raise InputError(str(path), f"larger than {limits.max_file_bytes} bytes")
-    if suffix == ".csv":
-        yield from _csv_rows(raw, str(path))
-    else:
-        yield from _xlsx_rows(raw, str(path), limits)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if text.startswith("'") and text[1:].startswith(FORMULA_START):
-        text = text[1:]  # undo the export's formula guard
-    return text
-
-
-def _row(where: str, values: dict[str, Any]) -> Row:
-    get = lambda key: _text(values.get(key))  # noqa: E731
-    return Row(
-        where,
-        get("fragment") or get("id"),
-        get("factor"),
-        get("presence"),
-        get("priority"),
-        get("note"),
-        get("coder"),
-        get("seq"),
-    )
-
-
-def _csv_rows(raw: bytes, source: str) -> Iterator[Row]:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(source, f"not UTF-8 text (byte {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames or not {"id", "fragment"} & set(reader.fieldnames):
-        raise InputError(source, "no 'id' column: use a file made by 'autocoder export'")
-    try:
-        for values in reader:
-            yield _row(f"{source}:{reader.line_num}", values)
-    except csv.Error as exc:
-        raise InputError(source, f"not valid CSV ({exc})", line=reader.line_num) from None
-
-
-def _xlsx_rows(raw: bytes, source: str, limits: Limits) -> Iterator[Row]:
-    from openpyxl import load_workbook
-
-    open_zip(raw, source, limits, ".xlsx")  # zip bomb and XML entity checks first
-    try:
-        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InputError(source, f"not a readable .xlsx file ({type(exc).__name__})") from None
-    try:
-        for sheet in book.worksheets:
-            rows = sheet.iter_rows(values_only=True)
-            header = [_text(v).lower() for v in next(rows, ())]
-            if "fragment" not in header:
-                continue  # the codes sheet, or a sheet the coder added
-            for number, values in enumerate(rows, start=2):
-                cells = dict(zip(header, values, strict=False))
-                if any(v not in (None, "") for v in values):
-                    yield _row(f"sheet {sheet.title!r} row {number}", cells)
-    finally:
-        book.close()
-
-
-def _jsonl_rows(path: Path, summary: ImportSummary) -> Iterator[Row]:
-    for number, item in enumerate(iter_records(path, None, skip_invalid=True), start=1):
-        if isinstance(item, RecordError):
-            summary.conflicts.append(str(item))
-            continue
-        coding, extra = item.coding, item.extra
-        if coding is not None:
-            factor = "none" if coding.factor is None else coding.factor
-        else:
-            factor = REJECT if extra.get("status") == "rejected" else ""
-        yield Row(
-            f"{path}: record {number}",
-            item.fragment.id,
-            factor,
-            "" if coding is None or coding.presence is None else coding.presence.value,
-            (coding.priority if coding else None) or "",
-            _text(extra.get("note")),
-            (coding.coder if coding else None) or "",
-            _text(extra.get("seq")),
-        )

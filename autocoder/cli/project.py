@@ -223,13 +223,18 @@ def import_codings(
     path: Annotated[Path, typer.Argument(help="Reviewed export: .xlsx, .csv or .jsonl.")],
     project: ProjectOpt,
     coder: Annotated[str, typer.Option("--coder", help="Whose codings these are.")] = "",
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Import the rows without conflicts; skip the others."),
+    ] = False,
 ) -> None:
-    """Bring reviewed codings back as decisions (matched by fragment id; conflicts listed)."""
+    """Bring reviewed codings back as decisions (matched by fragment id): all rows, or none
+    when a row has a conflict (unless --partial)."""
     from autocoder.project import import_codings as run_import
 
     if not coder.strip():
         raise typer.BadParameter("give the coder's name", param_hint="--coder")
-    summary = run_import(path, project, coder)
+    summary = run_import(path, project, coder, partial=partial)
     for conflict in summary.conflicts:
         err.print(f"[yellow]conflict:[/yellow] {escape(conflict)}", soft_wrap=True)
     out.print(
@@ -238,5 +243,17 @@ def import_codings(
         f"reviewed, {len(summary.conflicts)} conflicts",
         soft_wrap=True,
     )
-    if summary.conflicts:
+    if not summary.written:
+        err.print(
+            f"[red]nothing imported: {len(summary.conflicts)} rows have conflicts (listed "
+            f"above); fix them, or give --partial to import the other {summary.recorded} "
+            "decisions[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
+    if summary.conflicts:
+        err.print(
+            f"[yellow]imported {summary.recorded} decisions; skipped {len(summary.conflicts)} "
+            "rows with conflicts (listed above)[/yellow]",
+            soft_wrap=True,
+        )

@@ -283,7 +283,8 @@ def test_rescore_scores_only_open_fragments(reports: Path, model_dir: Path, tmp_
 
 
 def review(path: Path, fmt: str, choices: dict[str, str], extra_id: str | None = None) -> None:
-    """Fill in the factor column of an export, as a coder would."""
+    """Fill in the factor column of an export, as a coder would; ``extra_id``: a row for a
+    fragment that is not in the project (by id, nor by report and offsets)."""
     if fmt == "xlsx":
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets[1:]:
@@ -302,7 +303,7 @@ def review(path: Path, fmt: str, choices: dict[str, str], extra_id: str | None =
             if row["id"] in choices:
                 row["factor"] = choices[row["id"]]
         if extra_id:
-            rows.append({**rows[0], "id": extra_id, "factor": "none"})
+            rows.append({**rows[0], "id": extra_id, "report": "r0", "factor": "none"})
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, list(rows[0]))
             writer.writeheader()
@@ -318,7 +319,7 @@ def review(path: Path, fmt: str, choices: dict[str, str], extra_id: str | None =
                     data["factor"] = None if choice == "none" else choice
                     data["presence"] = None if choice == "none" else "present"
         if extra_id:
-            lines.append({**lines[0], "id": extra_id, "factor": None, "presence": None})
+            lines.append({**lines[0], "id": extra_id, "report": "r0", "factor": None})
         path.write_text("\n".join(json.dumps(d) for d in lines) + "\n", encoding="utf-8")
 
 
@@ -338,8 +339,12 @@ def test_export_import_round_trip(fmt: str, reports: Path, model_dir: Path, tmp_
     if fmt != "jsonl":
         choices[first] = "ok"
     review(out, fmt, choices, extra_id="r000000000000:0-5")
-    summary = import_codings(out, db, "anna")
-    assert summary.corrected == 1 and summary.rejected == 1
+    refused = import_codings(out, db, "anna")  # two conflicts: nothing is written
+    assert not refused.written and len(refused.conflicts) == 2
+    with Project.open(db) as project:
+        assert project.current_decisions("anna") == []
+    summary = import_codings(out, db, "anna", partial=True)
+    assert summary.written and summary.corrected == 1 and summary.rejected == 1
     assert summary.confirmed == (0 if fmt == "jsonl" else 1)
     assert len(summary.conflicts) == 2
     assert any("unknown fragment" in c for c in summary.conflicts)
@@ -356,7 +361,7 @@ def test_export_import_round_trip(fmt: str, reports: Path, model_dir: Path, tmp_
 
     with Project.open(db) as project:  # a newer decision by anna, made in the review app
         project.record_decision(Decision(second, "anna", None, None, None, Status.CORRECTED, ""))
-    stale = import_codings(out, db, "anna")
+    stale = import_codings(out, db, "anna", partial=True)
     assert any("after this file was exported" in c for c in stale.conflicts)
 
 

@@ -61,7 +61,15 @@ CLASSIFY = (
 MODELS = ("estimator_file", "modeldir", "train", "evaluate")
 STORE = ("store_schema", "store_read", "store")
 PIPELINE = ("pipeline", "transformer_dir")
-PROJECT = ("project_work", "project_pool", "project_export", "project_import", "project", "retrain")
+PROJECT = (
+    "project_work",
+    "project_pool",
+    "project_export",
+    "project_import_rows",
+    "project_import",
+    "project",
+    "retrain",
+)
 MATRIX = (
     "matrix_model",
     "matrix_priority",
