@@ -1,10 +1,12 @@
 """Export a project's fragment records as JSONL, CSV or XLSX (for analysis or review).
 
-The XLSX has one sheet per report (plus a ``codes`` sheet), the suggested and chosen factors
-filled in the code's colour, and columns a coder fills in: ``factor`` (a code id or name,
-``none`` for no factor, ``ok`` to accept the suggestion, ``reject`` to reject it),
-``presence``, ``priority``, ``note``; ``project_import`` reads them back.
-Text cells are always written as text (never as spreadsheet formulas).
+The XLSX is a reviewer's sheet: one sheet per report (plus a ``codes`` sheet), the suggested
+and chosen factors filled in the code's colour, and columns a coder fills in (with drop-down
+lists): ``factor`` (a code id or name, ``none`` for no factor, ``ok`` to accept the suggestion,
+``reject`` to reject it), ``presence``, ``priority``, ``note``; ``project_import`` reads them
+back. It holds one coder's codes (``coder``) or nobody's, and its first row says which.
+JSONL and CSV hold ``coder``'s codes, or every coder's latest. Text cells are always written
+as text (never as spreadsheet formulas).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ SHEET_COLUMNS = (
     ("coder", 12),
     ("seq", 8),
 )
+HEADER_ROW = 2  # of a report sheet; the first row says whose codes the sheet holds
+CODES_FIRST_ROW = 4  # of the codes sheet: the first code
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
@@ -61,6 +65,7 @@ class ExportSummary:
     format: str
     records: int
     reports: int
+    holds: str = ""  # whose codes the file holds, in words
 
 
 def export_project(
@@ -75,13 +80,36 @@ def export_project(
         reports = project.reports()
         codebook = project.project_codebook()
     records = [_with_note(record, notes) for record in records]
+    if fmt == "xlsx" and coder is None:  # a sheet for a new reviewer: nobody's codes
+        records = [replace(record, coding=None, extra={}) for record in records]
+    holds = holder(coder, fmt)
     if fmt == "jsonl":
         write_records(out, records)
     elif fmt == "csv":
         atomic_write_text(out, _csv_text(records))
     else:
-        atomic_write_bytes(out, _xlsx_bytes(records, reports, codebook))
-    return ExportSummary(Path(out), fmt, len(records), len({r["id"] for r in reports}))
+        atomic_write_bytes(out, _xlsx_bytes(records, reports, codebook, sheet_title(coder)))
+    return ExportSummary(Path(out), fmt, len(records), len({r["id"] for r in reports}), holds)
+
+
+def holder(coder: str | None, fmt: str) -> str:
+    """Whose codes an export holds, in words."""
+    if coder is not None:
+        return f"the codes of {coder}"
+    return "no codes (a sheet for any coder)" if fmt == "xlsx" else "every coder's latest codes"
+
+
+def sheet_title(coder: str | None) -> str:
+    """The first row of every report sheet: whose codes it holds, and how to import it."""
+    if coder is None:
+        return (
+            "Nobody's codes are filled in: fill in factor (presence, priority, note) and "
+            "import with: autocoder import-codings FILE --project PROJECT --coder YOUR_NAME"
+        )
+    return (
+        f"The codes of {coder}: change or add them and import with: autocoder import-codings "
+        f"FILE --project PROJECT --coder {coder}"
+    )
 
 
 def _with_note(record: FragmentRecord, notes: dict[tuple[str, str], str]) -> FragmentRecord:
@@ -163,13 +191,16 @@ def light(colour: str, share: float = 0.35) -> str:
 
 
 def _xlsx_bytes(
-    records: list[FragmentRecord], reports: list[dict[str, Any]], codebook: Codebook | None
+    records: list[FragmentRecord],
+    reports: list[dict[str, Any]],
+    codebook: Codebook | None,
+    title: str,
 ) -> bytes:
     from openpyxl import Workbook
 
     fills = _fills(codebook)
     book = Workbook(write_only=True)
-    _codes_sheet(book, codebook, fills)
+    choices = _codes_sheet(book, codebook, fills, title)
     by_report: dict[str, list[FragmentRecord]] = {}
     for record in records:
         by_report.setdefault(record.fragment.report, []).append(record)
@@ -178,15 +209,38 @@ def _xlsx_bytes(
         sheet = book.create_sheet(name)
         for column, (_, width) in enumerate(SHEET_COLUMNS):
             sheet.column_dimensions[_letter(column)].width = width
-        sheet.freeze_panes = "E2"
-        sheet.append([_cell(sheet, title, bold=True) for title, _ in SHEET_COLUMNS])
-        for record in by_report.get(report["id"], []):
+        sheet.freeze_panes = f"E{HEADER_ROW + 1}"
+        sheet.append([_cell(sheet, title, bold=True)])
+        sheet.append([_cell(sheet, column, bold=True) for column, _ in SHEET_COLUMNS])
+        rows = by_report.get(report["id"], [])
+        for record in rows:
             flat = _flat(record)
-            row = [_cell(sheet, flat[key], fills.get(flat[key])) for key, _ in SHEET_COLUMNS]
-            sheet.append(row)
+            sheet.append(
+                [_cell(sheet, flat[key], fills.get(flat[key])) for key, _ in SHEET_COLUMNS]
+            )
+        _drop_downs(sheet, len(rows), choices)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _drop_downs(sheet: Any, rows: int, choices: str | None) -> None:
+    """Lists to pick from in the columns a coder fills in (typing another value warns)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if not rows:
+        return
+    names = [name for name, _ in SHEET_COLUMNS]
+    lists = {"factor": choices, "presence": '"present,absent"', "priority": '"high"'}
+    for column, formula in lists.items():
+        if formula is None:
+            continue
+        letter = _letter(names.index(column))
+        check = DataValidation(type="list", formula1=formula, allow_blank=True)
+        check.errorStyle = "warning"  # code names are accepted too
+        check.error = f"pick a {column} from the list (or leave it empty)"
+        check.add(f"{letter}{HEADER_ROW + 1}:{letter}{HEADER_ROW + rows}")
+        sheet.data_validations.append(check)
 
 
 def _fills(codebook: Codebook | None) -> dict[str, Any]:
@@ -200,10 +254,14 @@ def _fills(codebook: Codebook | None) -> dict[str, Any]:
     }
 
 
-def _codes_sheet(book: Any, codebook: Codebook | None, fills: dict[str, Any]) -> None:
+def _codes_sheet(
+    book: Any, codebook: Codebook | None, fills: dict[str, Any], title: str
+) -> str | None:
+    """The codes and the other choices for ``factor``; returns the range that lists them."""
     sheet = book.create_sheet("codes")
     sheet.column_dimensions["A"].width = 24
     sheet.column_dimensions["B"].width = 40
+    sheet.append([_cell(sheet, title, bold=True)])
     sheet.append(
         [
             _cell(
@@ -213,8 +271,10 @@ def _codes_sheet(book: Any, codebook: Codebook | None, fills: dict[str, Any]) ->
             )
         ]
     )
-    sheet.append([_cell(sheet, title, bold=True) for title in ("code", "name", "definition")])
-    for code in codebook.codes if codebook else ():
+    sheet.append([_cell(sheet, name, bold=True) for name in ("code", "name", "definition")])
+    if codebook is None:
+        return None
+    for code in codebook.codes:
         sheet.append(
             [
                 _cell(sheet, code.id, fills.get(code.id)),
@@ -222,8 +282,11 @@ def _codes_sheet(book: Any, codebook: Codebook | None, fills: dict[str, Any]) ->
                 _cell(sheet, code.definition),
             ]
         )
-    if codebook is not None:
-        sheet.append([_cell(sheet, "none"), _cell(sheet, codebook.no_code.label)])
+    sheet.append([_cell(sheet, "none"), _cell(sheet, codebook.no_code.label)])
+    sheet.append([_cell(sheet, "ok"), _cell(sheet, "accept the suggestion")])
+    sheet.append([_cell(sheet, "reject"), _cell(sheet, "reject the suggestion")])
+    first = CODES_FIRST_ROW
+    return f"codes!$A${first}:$A${first + len(codebook.codes) + 2}"
 
 
 def _cell(sheet: Any, value: Any, fill: Any = None, bold: bool = False) -> Any:

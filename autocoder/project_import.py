@@ -25,6 +25,12 @@ from autocoder.store import Project
 
 ACCEPT = "ok"
 NO_FACTOR_WORDS = ("none", "(none)", "no factor", "geen")
+PRESENCE_WORDS = {
+    "present": Presence.PRESENT,
+    "absent": Presence.ABSENT,
+    "aanwezig": Presence.PRESENT,
+    "afwezig": Presence.ABSENT,
+}  # not ja/nee: a coder may mean "yes, this factor" or "no factor" by them
 
 
 @dataclass
@@ -197,12 +203,14 @@ def _factor(label: str, codebook: Codebook) -> str | None:
 def _presence(value: str) -> Presence | None:
     if not value:
         return None
-    try:
-        return Presence(value.lower())
-    except ValueError:
-        raise Conflict(
-            f"presence must be 'present', 'absent' or empty, not {_short(value)}"
-        ) from None
+    word = value.lower()
+    if word in PRESENCE_WORDS:
+        return PRESENCE_WORDS[word]
+    hint = " (for 'ja' or 'nee' write aanwezig or afwezig)" if word in ("ja", "nee") else ""
+    raise Conflict(
+        "presence must be 'present' or 'absent' (or 'aanwezig', 'afwezig') or empty, "
+        f"not {_short(value)}{hint}"
+    )
 
 
 def _same(decision: Decision, record: FragmentRecord, note: str) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from autocoder.jsonl import iter_records
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REJECT = "reject"
+HEADER_SEARCH = 3  # rows of a sheet where its column names may be
 
 
 @dataclass(frozen=True)
@@ -124,15 +126,26 @@ def _xlsx_rows(raw: bytes, source: str, limits: Limits) -> Iterator[Row]:
     try:
         for sheet in book.worksheets:
             rows = sheet.iter_rows(values_only=True)
-            header = [_text(v).lower() for v in next(rows, ())]
-            if not _identifies(header):
+            found = _header(rows)
+            if found is None:
                 continue  # the codes sheet, or a sheet the coder added
-            for number, values in enumerate(rows, start=2):
+            header, first = found
+            for number, values in enumerate(rows, start=first):
                 cells = dict(zip(header, values, strict=False))
                 if any(v not in (None, "") for v in values):
                     yield _row(f"sheet {sheet.title!r} row {number}", cells)
     finally:
         book.close()
+
+
+def _header(rows: Iterator[tuple[Any, ...]]) -> tuple[list[str], int] | None:
+    """The column names among the first rows (an export's first row says whose codes the
+    sheet holds), and the number of the row after them."""
+    for number, values in enumerate(itertools.islice(rows, HEADER_SEARCH), start=1):
+        header = [_text(v).lower() for v in values]
+        if _identifies(header):
+            return header, number + 1
+    return None
 
 
 def _jsonl_rows(path: Path, problems: list[str]) -> Iterator[Row]:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 ProjectOpt = Annotated[
     Path, typer.Option("--project", help="Project file (such as study.db).", show_default=False)
 ]
-CoderOpt = Annotated[str | None, typer.Option("--coder", help="Only this person's codings.")]
 UNITS = ("sentence", "paragraph", "answer")
 FORMATS = ("jsonl", "csv", "xlsx")
 COUNTS = ("confirmed", "corrected", "rejected", "open")
@@ -205,16 +204,26 @@ def export(
     project: ProjectOpt,
     fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or xlsx.")] = "xlsx",
     out_path: Annotated[Path | None, typer.Option("--out", help="Output file.")] = None,
-    coder: CoderOpt = None,
+    coder: Annotated[
+        str | None,
+        typer.Option(
+            "--coder",
+            help="Only this person's codes (default: xlsx none, for any reviewer; "
+            "jsonl and csv every coder's latest).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the fragment records with suggestions and codings (xlsx: for review too)."""
+    """Write the fragment records with suggestions and codings (xlsx: a reviewer's sheet)."""
     from autocoder.project import export_project
 
     if fmt not in FORMATS:
         raise typer.BadParameter("use jsonl, csv or xlsx", param_hint="--format")
     target = out_path or project.with_suffix(f".{fmt}")
     summary = export_project(project, fmt, target, coder)
-    out.print(f"{summary.records} fragments of {summary.reports} reports -> {escape(str(target))}")
+    out.print(
+        f"{summary.records} fragments of {summary.reports} reports with {escape(summary.holds)} "
+        f"-> {escape(str(target))}"
+    )
 
 
 @app.command("import-codings")

@@ -288,8 +288,8 @@ def review(path: Path, fmt: str, choices: dict[str, str], extra_id: str | None =
     if fmt == "xlsx":
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets[1:]:
-            header = [c.value for c in sheet[1]]
-            for row in sheet.iter_rows(min_row=2):
+            header = [c.value for c in sheet[2]]  # the first row says whose codes these are
+            for row in sheet.iter_rows(min_row=3):
                 fid = row[header.index("fragment")].value
                 if fid in choices:
                     row[header.index("factor")].value = choices[fid]

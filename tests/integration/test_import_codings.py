@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import openpyxl
+import openpyxl.utils
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +18,7 @@ from autocoder.cli import app
 from autocoder.codebook import load_codebook
 from autocoder.pipeline import codebook_source
 from autocoder.project import code_reports, export_project
+from autocoder.records import Decision, Presence, Status
 from autocoder.store import Project
 
 CODEBOOK = load_codebook()
@@ -72,8 +74,8 @@ def fill(path: Path, choices: dict[str, str], twice: str | None = None) -> None:
     if path.suffix == ".xlsx":
         book = openpyxl.load_workbook(path)
         for sheet in book.worksheets[1:]:
-            header = [c.value for c in sheet[1]]
-            for row in list(sheet.iter_rows(min_row=2)):
+            header = [c.value for c in sheet[2]]  # the first row says whose codes these are
+            for row in list(sheet.iter_rows(min_row=3)):
                 fid = row[header.index("fragment")].value
                 if fid in choices:
                     row[header.index("factor")].value = choices[fid]
@@ -175,3 +177,104 @@ def test_rows_without_ids_are_matched_by_their_offsets(db: Path, tmp_path: Path)
         assert {d.fragment_id for d in project.current_decisions("cleo")} == {
             x.id for x in fragments
         }
+
+
+# --- a reviewer's sheet: whose codes, drop-down lists, Dutch presence words ----------------
+
+
+def export_file(db: Path, path: Path, *extra: str) -> object:
+    fmt = path.suffix[1:]
+    arguments = ["export", "--project", str(db), "--format", fmt, "--out", str(path), *extra]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def sheet_rows(path: Path) -> list[dict[str, object]]:
+    """The fragment rows of every report sheet, by column name."""
+    book = openpyxl.load_workbook(path)
+    rows = []
+    for sheet in book.worksheets[1:]:
+        values = list(sheet.iter_rows(values_only=True))
+        rows += [dict(zip(values[1], row, strict=True)) for row in values[2:]]
+    return rows
+
+
+def fill_presence(path: Path, values: dict[str, tuple[str, str]]) -> None:
+    """Set factor and presence of the chosen fragments in an exported sheet."""
+    book = openpyxl.load_workbook(path)
+    for sheet in book.worksheets[1:]:
+        header = [c.value for c in sheet[2]]
+        for row in sheet.iter_rows(min_row=3):
+            fid = row[header.index("fragment")].value
+            if fid in values:
+                factor, presence = values[fid]
+                row[header.index("factor")].value = factor
+                row[header.index("presence")].value = presence
+    book.save(path)
+
+
+def test_a_blank_sheet_filled_by_a_second_coder_imports_without_conflicts(
+    db: Path, tmp_path: Path
+) -> None:
+    ids = fragment_ids(db)
+    with Project.open(db, create=False) as project:
+        for fid in ids:
+            project.record_decision(
+                Decision(fid, "anna", A, Presence.PRESENT, None, Status.CORRECTED, "")
+            )
+    blank = tmp_path / "blank.xlsx"
+    said = export_file(db, blank)
+    assert "no codes (a sheet for any coder)" in " ".join(said.output.split())
+    book = openpyxl.load_workbook(blank)
+    assert all("Nobody's codes" in sheet["A1"].value for sheet in book.worksheets)
+    rows = sheet_rows(blank)
+    assert len(rows) == len(ids)
+    assert all(r["factor"] is None and r["coder"] is None and r["seq"] is None for r in rows)
+
+    anna = tmp_path / "anna.xlsx"
+    export_file(db, anna, "--coder", "anna")
+    assert openpyxl.load_workbook(anna).worksheets[1]["A1"].value.startswith("The codes of anna")
+    assert {(r["factor"], r["coder"]) for r in sheet_rows(anna)} == {(A, "anna")}
+
+    fill_presence(blank, dict.fromkeys(ids, (B, "afwezig")))
+    before = decision_rows(db)
+    result = import_file(blank, db, "bob")
+    assert result.exit_code == 0, result.output
+    assert "0 conflicts" in result.output and f"{len(ids)} corrected" in result.output
+    assert decision_rows(db) == before + len(ids)
+    with Project.open(db, create=False) as project:
+        bob = project.current_decisions("bob")
+        anna_codes = {d.factor for d in project.current_decisions("anna")}
+    assert {(d.factor, d.presence) for d in bob} == {(B, Presence.ABSENT)}
+    assert anna_codes == {A}
+
+
+def test_sheet_has_drop_down_lists_from_the_codes_sheet(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "review.xlsx"
+    export_file(db, path)
+    book = openpyxl.load_workbook(path)
+    sheet = book.worksheets[1]
+    header = [c.value for c in sheet[2]]
+    letter = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
+    lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
+    last = sheet.max_row
+    assert lists[f"{letter['presence']}3:{letter['presence']}{last}"] == '"present,absent"'
+    assert lists[f"{letter['priority']}3:{letter['priority']}{last}"] == '"high"'
+    codes_range = lists[f"{letter['factor']}3:{letter['factor']}{last}"]
+    cells = book["codes"][codes_range.split("!")[1].replace("$", "")]
+    assert [c[0].value for c in cells] == [*CODEBOOK.ids, "none", "ok", "reject"]
+
+
+def test_dutch_presence_words_are_read_and_ja_nee_are_refused(db: Path, tmp_path: Path) -> None:
+    first, second, third = fragment_ids(db)[:3]
+    path = tmp_path / "review.xlsx"
+    export_file(db, path)
+    fill_presence(path, {first: (A, "Aanwezig"), second: (B, "afwezig"), third: (C, "ja")})
+    refused = import_file(path, db, "anna")
+    assert refused.exit_code == 1 and decision_rows(db) == 0
+    assert "for 'ja' or 'nee' write aanwezig or afwezig" in " ".join(refused.output.split())
+    assert import_file(path, db, "anna", "--partial").exit_code == 0
+    with Project.open(db, create=False) as project:
+        mine = {d.fragment_id: d.presence for d in project.current_decisions("anna")}
+    assert mine == {first: Presence.PRESENT, second: Presence.ABSENT}
