@@ -80,10 +80,13 @@ def check_once(source: Source, key: Callable[[Coded], str]) -> None:
     """Each fragment (by ``key``) coded once by the source."""
     twice = [k for k, n in Counter(map(key, source.codings)).items() if n > 1]
     if twice:
+        example = next(c for c in source.codings if key(c) == twice[0])
+        unnamed = not example.named and example.start is None
         raise InputError(
             source.spec,
-            f"{len(twice)} fragments are coded more than once by one coder (e.g. {twice[0]!r}); "
-            "give each fragment one code per coder",
+            f"{len(twice)} fragments are coded more than once by one coder (e.g. {twice[0]!r}"
+            f"{', records without id or offsets: same report and text' if unnamed else ''}); "
+            "give each fragment one code per coder (or give the records ids)",
         )
 
 

@@ -239,6 +239,10 @@ def test_bad_input_messages(tmp_path: Path, fragments: list[Fragment], report: R
     write_records(empty, [FragmentRecord(f) for f in fragments])
     failed(run(anna, empty), "has nothing coded (8 records without a code)")
     failed(run(anna, tmp_path / "missing.jsonl"), "no such file")
+    same = tmp_path / "same.jsonl"  # no ids, no offsets: two records of one text are one
+    record = {"report": report.id, "text": "Ja.", "factor": A}
+    same.write_text(f"{json.dumps(record)}\n{json.dumps(record)}\n", encoding="utf-8")
+    failed(run(anna, same), "coded more than once", "without id or offsets: same report and text")
     failed(run(anna), "compare two or more sources")
     presence = write_csv(
         tmp_path / "presence.csv",
@@ -375,3 +379,15 @@ def test_cohen_kappa_textbook_example_from_offsetless_files(tmp_path: Path) -> N
     assert data["units"] == 50 and data["left_out"] == []
     assert data["overall"]["percent"]["value"] == pytest.approx(0.70)
     assert data["overall"]["cohen"]["value"] == pytest.approx(0.40)
+    header = ["id", "factor", "presence"]  # the same as plain lists: ids and codes only
+    lists = [
+        write_csv(
+            tmp_path / f"{name}.csv", header, [[f"eenheid-{n}", x or "", ""] for n, x in rows]
+        )
+        for name, rows in (
+            ("a", enumerate((a for a, _ in pairs), start=1)),
+            ("b", enumerate((b for _, b in pairs), start=1)),
+        )
+    ]
+    plain = json.loads(run(*lists, "--format", "json", "--bootstrap", "0").stdout)
+    assert plain["units"] == 50 and plain["overall"]["cohen"]["value"] == pytest.approx(0.40)
