@@ -7,16 +7,16 @@ PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 
 .PHONY: demo test lint format clean system-deps
 
-$(DEMO_VENV)/.installed: pyproject.toml constraints.txt
+$(DEMO_VENV)/.installed: pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(DEMO_VENV)
-	$(DEMO_VENV)/bin/pip install $(PIP_FLAGS) -e ".[review]"
+	$(DEMO_VENV)/bin/pip install $(PIP_FLAGS) -e .
 	touch $@
 
 # torch first and alone: an unpinned torch would pull a multi-GB CUDA build.
-$(TEST_VENV)/.installed: pyproject.toml constraints.txt
+$(TEST_VENV)/.installed: pyproject.toml setup.py constraints.txt
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) torch==2.13.0
-	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e ".[dev,review,transformer]"
+	$(TEST_VENV)/bin/pip install $(PIP_FLAGS) -e ".[dev,transformer]"
 	touch $@
 
 # The main job on the shipped examples with the shipped codebook and model: pre-code into a

@@ -22,9 +22,8 @@ from autocoder.jsonl import dump_record, iter_records
 from autocoder.modeldir import save_model
 from autocoder.records import Fragment, FragmentRecord, Report
 from autocoder.segment import Unit, segment_reports
+from autocoder.shipped import portable_path
 from autocoder.train import load_training_records, resolve_data_path, train_model, training_set
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -113,15 +112,6 @@ def train_to_dir(
     model.meta["training_data"] = [portable_path(resolve_data_path(p)) for p in data_paths]
     save_model(model, out, codebook_source(codebook_path))
     return TrainSummary(model, out, loaded.skipped, loaded.uncoded, messages)
-
-
-def portable_path(path: Path) -> str:
-    """A path relative to the repository when inside it (models travel with the repo)."""
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return str(resolved)
 
 
 def codebook_source(codebook_path: Path | None) -> str:

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-import autocoder
 from autocoder.codebook import parse_codebook
 from autocoder.errors import CodebookError, InputError, ModelError, StoreError
 from autocoder.ingest import iter_report_paths
@@ -37,9 +36,9 @@ from autocoder.project_work import (
 )
 from autocoder.records import Fragment
 from autocoder.segment import Unit
+from autocoder.shipped import DEFAULT_MODEL
 from autocoder.store import Project
 
-DEFAULT_MODEL = Path(autocoder.__file__).resolve().parents[1] / "models" / "default"
 SCORE_BATCH = 2048
 # Forked workers start with the loaded model and pipeline (seconds sooner); spawn elsewhere.
 POOL_CONTEXT = "fork" if sys.platform == "linux" else "spawn"

@@ -28,9 +28,9 @@ from autocoder.errors import (
 from autocoder.evaluate import model_predictions
 from autocoder.metrics import headline, suggestion_metrics
 from autocoder.modeldir import CODEBOOK, META, load_model, read_meta, save_model
-from autocoder.pipeline import REPO_ROOT, portable_path
 from autocoder.project import rescore_open
 from autocoder.records import FragmentRecord
+from autocoder.shipped import portable_path, resolve_portable
 from autocoder.store import Project
 from autocoder.train import TrainingSet, load_training_records, train_model, training_set
 
@@ -197,7 +197,8 @@ def _reports(records: Sequence[FragmentRecord]) -> list[str]:
 
 
 def base_records(base_dir: Path, codebook: Codebook, notes: list[str]) -> list[FragmentRecord]:
-    """The base model's training records, from the paths in its meta.json (repo-relative)."""
+    """The base model's training records, from the paths in its meta.json (relative to the
+    shipped data's root: the checkout, or the installed package's copy)."""
     meta = read_meta(base_dir)
     named = meta.get("training_data")
     if not named:
@@ -205,7 +206,7 @@ def base_records(base_dir: Path, codebook: Codebook, notes: list[str]) -> list[F
             f"{base_dir}: {META} names no 'training_data'; retrain needs the data the base "
             "model was trained on"
         )
-    paths = [p if p.is_absolute() else REPO_ROOT / p for p in map(Path, named)]
+    paths = [resolve_portable(p) for p in named]
     for path in paths:
         if not path.exists():
             raise InputError(str(path), f"training data of the base model {base_dir} is missing")

@@ -118,15 +118,18 @@ def train(
 @handles_errors
 def classify(
     inputs: Annotated[list[Path], typer.Argument(help="Fragment JSONL, report files or folders.")],
-    model_dir: Annotated[Path, typer.Option("--model", help="Model directory.")],
     out_path: Annotated[Path, typer.Option("--out", help="Output JSONL with suggestions.")],
+    model_dir: Annotated[
+        Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")
+    ] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid")] = False,
 ) -> None:
     """Suggest a code, presence and confidence for every fragment."""
     from autocoder.pipeline import classify_to_jsonl
+    from autocoder.shipped import DEFAULT_MODEL
     from autocoder.transformer_dir import load_any_model
 
-    model = load_any_model(model_dir)
+    model = load_any_model(model_dir or DEFAULT_MODEL)
     summary = classify_to_jsonl(inputs, model, out_path, skip_invalid=skip_invalid)
     show_warnings(summary.warnings)
     for problem in summary.skipped:

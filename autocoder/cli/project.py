@@ -36,7 +36,7 @@ def code(
     project: ProjectOpt,
     paths: Annotated[list[Path] | None, typer.Argument(help="Report files or folders.")] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model directory (default: models/default).")
+        Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")
     ] = None,
     jobs: Annotated[
         int,

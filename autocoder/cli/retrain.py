@@ -34,8 +34,11 @@ SHOWN_STATUSES = ("confirmed", "corrected", "rejected", "open")
 @handles_errors
 def retrain_command(
     project: ProjectOpt,
-    base: Annotated[Path, typer.Option("--base", help="The model to start from.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New model directory (models/NAME).")],
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="The model to start from (default: the shipped model)."),
+    ] = None,
     correction_weight: Annotated[
         float, typer.Option("--correction-weight", help="Weight of a corrected coding.")
     ] = 2.0,
@@ -53,10 +56,11 @@ def retrain_command(
     """Train on the base data plus the project's confirmed and corrected codings; compare old
     and new on held-out project codings; activate the new model only if it is not worse."""
     from autocoder.retrain import retrain
+    from autocoder.shipped import DEFAULT_MODEL
 
     result = retrain(
         project,
-        base,
+        base or DEFAULT_MODEL,
         out_dir,
         correction_weight=correction_weight,
         holdout=holdout,

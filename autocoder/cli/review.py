@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from autocoder.cli.app import app, handles_errors, out
-from autocoder.errors import OptionalDependencyError
 
 
 @app.command("review")
@@ -25,12 +24,7 @@ def review(
     ] = False,
 ) -> None:
     """Review suggestions in a local web app (Ctrl+C stops it)."""
-    try:
-        from autocoder.review.server import serve
-    except ImportError as exc:
-        raise OptionalDependencyError(
-            f"the review app needs the review extra: pip install 'autocoder[review]' ({exc})"
-        ) from None
+    from autocoder.review.server import serve
 
     def announce(url: str) -> None:
         out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)

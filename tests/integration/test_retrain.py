@@ -17,10 +17,11 @@ from autocoder.cli import app
 from autocoder.codebook import load_codebook
 from autocoder.jsonl import write_records
 from autocoder.modeldir import load_model, save_model
-from autocoder.pipeline import REPO_ROOT, codebook_source
+from autocoder.pipeline import codebook_source
 from autocoder.project import code_reports
 from autocoder.records import Coding, Decision, Fragment, FragmentRecord, Presence, Status
 from autocoder.retrain import holdout_split, human_codings, retrain
+from autocoder.shipped import STARTER_CORPUS
 from autocoder.store import Project
 from autocoder.train import load_training_records, train_model, training_set
 
@@ -56,7 +57,7 @@ PROBES = [
 def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small base model whose training data (meta 'training_data') is a JSONL file."""
     folder = tmp_path_factory.mktemp("base")
-    loaded = load_training_records([REPO_ROOT / "training_data" / "fragments.jsonl"], CODEBOOK)
+    loaded = load_training_records([STARTER_CORPUS / "fragments.jsonl"], CODEBOOK)
     reports = list(islice(dict.fromkeys(r.fragment.report for r in loaded.records), BASE_REPORTS))
     records = [r for r in loaded.records if r.fragment.report in reports]
     data_path = folder / "base.jsonl"
