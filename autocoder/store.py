@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.codebook import Codebook, parse_codebook
-from autocoder.errors import CodebookMismatchError, StoreError
+from autocoder.errors import CodebookMismatchError, StaleError, StoreError
 from autocoder.records import PRIORITY_HIGH, Decision, Fragment, Report, Suggestion
 from autocoder.store_read import StoreReader
 from autocoder.store_schema import connect, describe, guarded
@@ -230,6 +230,23 @@ class Project(StoreReader):
                 ),
             )
             return int(cursor.lastrowid or 0)
+
+    def record_decision_if_latest(self, decision: Decision, seen_seq: object) -> int:
+        """Append ``decision`` only if the coder's latest entry on its fragment is still
+        ``seen_seq`` (None: no entry yet), else raise StaleError. Check and append are one
+        write transaction, so of many changes made from the same state exactly one lands."""
+        fresh = seen_seq is None or (type(seen_seq) is int)  # JSON may send anything
+        with self.transaction():
+            latest = self.conn.execute(
+                "SELECT MAX(seq) FROM decisions WHERE fragment_id = ? AND coder = ?",
+                (decision.fragment_id, decision.coder),
+            ).fetchone()[0]
+            if not fresh or latest != seen_seq:
+                raise StaleError(
+                    f"fragment {decision.fragment_id} has a newer entry (#{latest}) by "
+                    f"{decision.coder!r} than the one the change was made from; read it again"
+                )
+            return self.record_decision(decision)
 
     def _check_decision(self, decision: Decision) -> None:
         codebook = self.project_codebook()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autocoder.errors import SchemaVersionError, StoreError
+from autocoder.errors import SchemaVersionError, StoreBusyError, StoreError
 
 APPEND_ONLY = (
     "settings",
@@ -169,7 +169,7 @@ def describe(exc: sqlite3.Error, path: Path) -> StoreError:
     """A clear message for what SQLite reports; the file itself is left as it was."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return StoreBusyError(
             f"{path}: the project is in use by another program (database is locked); "
             "close that program or wait for it to finish, then retry"
         )

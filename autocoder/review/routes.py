@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from autocoder.errors import AutocoderError
+from autocoder.errors import AutocoderError, StoreBusyError
 from autocoder.matrix import ALL_COLUMN, CONFIRMABLE, By, build_matrix
 from autocoder.review import changes, state
 from autocoder.review.matrix_view import matrix_context
@@ -242,6 +242,8 @@ async def autocoder_error(request: Request, exc: Exception) -> Response:
         status = 409
     elif isinstance(exc, state.NotFound):
         status = 404
+    elif isinstance(exc, StoreBusyError):  # locked past the busy timeout: try again later
+        status = 503
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": str(exc)}, status_code=status)
     return PlainTextResponse(f"{exc}", status_code=status)
