@@ -3,7 +3,8 @@
 ``PRAGMA user_version`` is the schema version. Migration N (1-based) takes a database from
 version N-1 to N; append new ones and never edit one that has shipped. Before migrating an
 existing project, a consistent copy is written to ``<file>.bak``. Nothing is ever overwritten:
-every table is append-only (triggers abort any UPDATE or DELETE); current state is a view.
+every table is append-only (triggers abort any UPDATE or DELETE, and refuse a REPLACE or an
+upsert of a row that exists); current state is a view.
 """
 
 from __future__ import annotations
@@ -162,7 +163,44 @@ WHERE v.seq = (
 );
 """ + "".join(_append_only(table) for table in APPEND_ONLY)
 
-MIGRATIONS: list[str] = [V1]
+# REPLACE (and an upsert) rewrites a row without UPDATE or DELETE triggers: a BEFORE INSERT
+# trigger refuses a row whose key or rowid is taken. Tables filled with INSERT OR IGNORE
+# (content-addressed: the first row stays) skip it quietly, so OR IGNORE keeps working; the
+# others abort. NEW.rowid is -1 when not given, hence the sign test.
+KEYS = {
+    "settings": ("key",),
+    "reports": ("id",),
+    "report_versions": ("source", "version"),
+    "fragments": ("id",),
+    "codebooks": ("hash",),
+    "models": ("id",),
+    "model_activations": ("seq",),
+    "suggestions": ("fragment_id", "model_id"),
+    "decisions": ("seq",),
+    "memos": ("seq",),
+    "verdicts": ("seq",),
+}
+FIRST_STAYS = ("reports", "fragments", "codebooks", "models", "suggestions")
+
+
+def _no_rewrite(table: str, key: tuple[str, ...]) -> str:
+    match = " AND ".join(f'"{column}" = NEW."{column}"' for column in key)
+    action = (
+        "RAISE(IGNORE)"
+        if table in FIRST_STAYS
+        else f"RAISE(ABORT, '{table} is append-only: this entry exists already')"
+    )
+    return f"""
+CREATE TRIGGER {table}_no_rewrite BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {match})
+  OR (NEW.rowid >= 0 AND EXISTS (SELECT 1 FROM {table} WHERE rowid = NEW.rowid))
+BEGIN SELECT {action}; END;
+"""
+
+
+V2_NO_REWRITE = "".join(_no_rewrite(table, key) for table, key in KEYS.items())
+
+MIGRATIONS: list[str] = [V1, V2_NO_REWRITE]
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -224,6 +262,7 @@ def connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA recursive_triggers = ON")  # REPLACE's deletes fire triggers too
         migrate(conn, path, version)
     except sqlite3.Error as exc:
         conn.close()
