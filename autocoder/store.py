@@ -235,17 +235,12 @@ class Project(StoreReader):
         """Append ``decision`` only if the coder's latest entry on its fragment is still
         ``seen_seq`` (None: no entry yet), else raise StaleError. Check and append are one
         write transaction, so of many changes made from the same state exactly one lands."""
-        fresh = seen_seq is None or (type(seen_seq) is int)  # JSON may send anything
         with self.transaction():
             latest = self.conn.execute(
                 "SELECT MAX(seq) FROM decisions WHERE fragment_id = ? AND coder = ?",
                 (decision.fragment_id, decision.coder),
             ).fetchone()[0]
-            if not fresh or latest != seen_seq:
-                raise StaleError(
-                    f"fragment {decision.fragment_id} has a newer entry (#{latest}) by "
-                    f"{decision.coder!r} than the one the change was made from; read it again"
-                )
+            _require_latest(latest, seen_seq, f"fragment {decision.fragment_id}")
             return self.record_decision(decision)
 
     def _check_decision(self, decision: Decision) -> None:
@@ -277,6 +272,18 @@ class Project(StoreReader):
             )
             return int(cursor.lastrowid or 0)
 
+    def add_verdict_if_latest(
+        self, code: str, column: str, verdict: str, note: str, coder: str, seen_seq: object
+    ) -> int:
+        """``add_verdict`` only if the cell's latest verdict is still ``seen_seq`` (None: none
+        yet), checked in the same write transaction; else StaleError."""
+        with self.transaction():
+            latest = self.conn.execute(
+                'SELECT MAX(seq) FROM verdicts WHERE code = ? AND "column" = ?', (code, column)
+            ).fetchone()[0]
+            _require_latest(latest, seen_seq, f"the verdict of {code} in {column!r}")
+            return self.add_verdict(code, column, verdict, note, coder)
+
     def add_memo(self, kind: str, target_id: str, coder: str, text: str) -> int:
         if kind not in MEMO_KINDS:
             raise StoreError(f"a memo is about a report or a fragment, not {kind!r}")
@@ -290,6 +297,15 @@ class Project(StoreReader):
                 (kind, target_id, coder, text, now()),
             )
             return int(cursor.lastrowid or 0)
+
+
+def _require_latest(latest: int | None, seen_seq: object, what: str) -> None:
+    fresh = seen_seq is None or type(seen_seq) is int  # a page may send anything
+    if not fresh or latest != seen_seq:
+        raise StaleError(
+            f"{what} has a newer entry (#{latest}) than the one the change was made from; "
+            "read it again"
+        )
 
 
 def _suggestion_rows(

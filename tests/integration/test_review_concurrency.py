@@ -219,3 +219,47 @@ def test_a_stale_change_raises_conflict_in_changes(project_path: Path) -> None:
         with pytest.raises(Conflict):
             changes.undo(project, "anna", fid, None)
     assert len(log(project_path)) == 1
+
+
+# --- matrix verdicts: the same check for a cell's confirmed verdict -----------------------------
+
+
+def seen_on_page(client: httpx.Client) -> str:
+    page = client.get(f"/matrix?by=all&code={FIRST}&column=all").text
+    match = re.search(r'<input type="hidden" name="seen" value="([^"]*)">', page)
+    assert match
+    return match.group(1)
+
+
+def test_simultaneous_verdicts_from_one_page_land_once(
+    server: httpx.Client, project_path: Path
+) -> None:
+    seen = seen_on_page(server)
+    assert seen == ""  # no verdict yet
+    form = {"code": FIRST, "column": "all", "verdict": "partly", "by": "all", "seen": seen}
+    codes = all_at_once(20, lambda _: server.post("/matrix/verdict", data=form).status_code)
+    assert (codes.count(303), codes.count(409)) == (1, 19)
+    with Project.open(project_path, create=False) as project:
+        assert len(project.conn.execute("SELECT seq FROM verdicts").fetchall()) == 1
+        (stored,) = project.verdicts()
+    assert seen_on_page(server) == str(stored["seq"])
+    absent = {**form, "verdict": "absent"}
+    assert server.post("/matrix/verdict", data=absent).status_code == 409  # the old page
+    fresh = {**absent, "seen": str(stored["seq"])}
+    assert server.post("/matrix/verdict", data=fresh).status_code == 303
+    assert server.post("/matrix/verdict", data={**fresh, "seen": "²"}).status_code == 409
+
+
+def test_store_verdicts_from_threads_append_once(project_path: Path) -> None:
+    def confirm(index: int) -> str:
+        with Project.open(project_path, create=False) as project:
+            try:
+                project.add_verdict_if_latest(FIRST, "all", "present", "", f"c{index}", None)
+            except StaleError:
+                return "stale"
+        return "appended"
+
+    results = all_at_once(30, confirm)
+    assert (results.count("appended"), results.count("stale")) == (1, 29)
+    with Project.open(project_path, create=False) as project:
+        assert len(project.verdicts()) == 1
