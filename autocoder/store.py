@@ -130,18 +130,21 @@ class Project(StoreReader):
     def ensure_codebook(self, codebook_yaml_text: str, codebook: Codebook) -> None:
         """Make ``codebook`` the project's; refuse one that differs from the project's."""
         stored = self.setting("codebook")
-        if stored is not None:
-            if stored != codebook.hash:
-                raise CodebookMismatchError(self._mismatch(codebook.id, codebook.hash))
-            return
-        if parse_codebook(codebook_yaml_text, "codebook text").hash != codebook.hash:
-            raise StoreError("the codebook text does not match the codebook given with it")
-        with self.transaction():
-            self.conn.execute(
-                "INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
-                (codebook.hash, codebook.id, codebook_yaml_text, now()),
-            )
-            self.conn.execute("INSERT INTO settings VALUES ('codebook', ?)", (codebook.hash,))
+        if stored is None:
+            if parse_codebook(codebook_yaml_text, "codebook text").hash != codebook.hash:
+                raise StoreError("the codebook text does not match the codebook given with it")
+            with self.transaction():
+                stored = self.setting("codebook")  # under the lock: another process may be first
+                if stored is None:
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
+                        (codebook.hash, codebook.id, codebook_yaml_text, now()),
+                    )
+                    self.conn.execute(
+                        "INSERT INTO settings VALUES ('codebook', ?)", (codebook.hash,)
+                    )
+        if stored is not None and stored != codebook.hash:
+            raise CodebookMismatchError(self._mismatch(codebook.id, codebook.hash))
         self._codebook = codebook
 
     def _mismatch(self, other_id: str, other_hash: str) -> str:

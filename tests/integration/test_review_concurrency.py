@@ -3,6 +3,7 @@
 A real uvicorn server on 127.0.0.1 and real HTTP clients in threads, or real store connections
 in threads and in separate processes, all writing one SQLite project: of the changes made from
 one state exactly one lands, the rest are refused as stale (409) and the log has one entry.
+The same for a matrix cell's verdict, and for the codebook of a new project.
 """
 
 from __future__ import annotations
@@ -263,3 +264,18 @@ def test_store_verdicts_from_threads_append_once(project_path: Path) -> None:
     assert (results.count("appended"), results.count("stale")) == (1, 29)
     with Project.open(project_path, create=False) as project:
         assert len(project.verdicts()) == 1
+
+
+# --- the codebook of a new project, set by several workers at once --------------------------------
+
+
+def test_workers_starting_one_new_project_at_once_all_get_its_codebook(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Project.open(path).close()
+
+    def ensure(_: int) -> str:
+        with Project.open(path, create=False) as project:
+            project.ensure_codebook(CODEBOOK_TEXT, CODEBOOK)
+            return project.setting("codebook") or ""
+
+    assert all_at_once(8, ensure) == [CODEBOOK.hash] * 8
