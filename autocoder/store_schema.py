@@ -286,22 +286,24 @@ def _version(conn: sqlite3.Connection, path: Path) -> int:
 
 
 def migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
-    """Apply the missing migrations, each in its own transaction; back up an existing file."""
+    """Apply the missing migrations in one write transaction, backing up an existing file
+    first under the same lock: of processes opening an old file at once, one backs it up
+    and migrates, the others find it done (and the .bak keeps the version before)."""
     if version >= len(MIGRATIONS):
         return
-    if version > 0:
-        backup(conn, path)
-    for number in range(version + 1, len(MIGRATIONS) + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < number:  # not raced
-                for statement in _statements(MIGRATIONS[number - 1]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # read again, locked
+        if 0 < version < len(MIGRATIONS):
+            backup(path)
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:
@@ -318,16 +320,18 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def backup(conn: sqlite3.Connection, path: Path) -> Path:
-    """A consistent copy of the whole project at ``<file>.bak`` (written, synced, renamed)."""
+def backup(path: Path) -> Path:
+    """A consistent copy of the whole project at ``<file>.bak`` (written, synced, renamed).
+    Read through a connection of its own (WAL readers pass the migrating writer's lock)."""
     target = path.with_name(path.name + ".bak")
     partial = path.with_name(path.name + ".bak.partial")
     partial.unlink(missing_ok=True)
-    copy = sqlite3.connect(partial)
+    source, copy = sqlite3.connect(path), sqlite3.connect(partial)
     try:
-        conn.backup(copy)
+        source.backup(copy)
     finally:
         copy.close()
+        source.close()
     with partial.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(partial, target)

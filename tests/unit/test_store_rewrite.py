@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,34 @@ def test_a_v1_project_migrates_with_its_backup(
     with sqlite3.connect(path.with_name("old.db.bak")) as backup:
         assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
         assert {table: snapshot(backup, table) for table in REWRITTEN} == before
+
+
+def test_opening_an_old_file_from_many_threads_at_once_migrates_it_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as patch:
+        patch.setattr(store_schema, "MIGRATIONS", store_schema.MIGRATIONS[:1])
+        with Project.open(path) as project:
+            fill(project)
+    barrier, errors = threading.Barrier(8), []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            Project.open(path, create=False).close()
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with sqlite3.connect(path.with_name("old.db.bak")) as backup:
+        assert backup.execute("PRAGMA user_version").fetchone()[0] == 1  # the file before
+        assert backup.execute("SELECT count(*) FROM decisions").fetchone()[0] == 1
+    with Project.open(path, create=False) as project:
+        version = project.conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == len(store_schema.MIGRATIONS)
