@@ -72,6 +72,14 @@ class SchemaVersionError(StoreError):
     """A project file from a newer autocoder."""
 
 
+class StoreBusyError(StoreError):
+    """The project file stayed locked by another writer for the whole busy timeout."""
+
+
+class StaleError(StoreError):
+    """A change made from a state that is no longer the latest (another change came first)."""
+
+
 class OptionalDependencyError(AutocoderError):
     """A feature needs an optional extra that is not installed."""
 

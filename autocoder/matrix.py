@@ -207,6 +207,7 @@ def confirmed_verdicts(
             note=str(row.get("note") or ""),
             coder=str(row.get("coder") or ""),
             timestamp=str(row.get("timestamp") or ""),
+            seq=row.get("seq"),
         )
         found[(verdict.code, verdict.column)] = verdict
     return found

@@ -41,6 +41,7 @@ from autocoder.matrix_sheets import cell_summary, csv_text, xlsx_bytes
 from autocoder.records import FragmentRecord
 
 FORMATS = ("table", "csv", "xlsx", "json", "html")
+ANY_STATE = object()  # confirm_verdict without a page state: over whatever the cell has (CLI)
 FILE_ONLY = ("xlsx", "html")
 
 
@@ -247,9 +248,18 @@ def infer_by(records: Sequence[FragmentRecord], column: str) -> By:
 
 
 def confirm_verdict(
-    project: Path, code: str, column: str, verdict: str, note: str, coder: str
+    project: Path,
+    code: str,
+    column: str,
+    verdict: str,
+    note: str,
+    coder: str,
+    seen: object = ANY_STATE,
 ) -> ConfirmedVerdict:
-    """Store a person's verdict for a cell; it then overrides the computed one everywhere."""
+    """Store a person's verdict for a cell; it then overrides the computed one everywhere.
+    With ``seen`` (the seq of the cell's verdict the page showed, None for none) a verdict
+    stored meanwhile by someone else refuses this one (StaleError) instead of being
+    silently overridden."""
     if verdict not in {v.value for v in CONFIRMABLE}:
         raise AutocoderError(f"verdict {verdict!r}: use present, partly or absent")
     if not coder.strip():
@@ -263,8 +273,11 @@ def confirm_verdict(
         known = {ALL_COLUMN, *columns_for(records, By.GROUP), *columns_for(records, By.RESPONDENT)}
         if column not in known:
             raise AutocoderError(f"no column {column!r} in {project}")
-        store.add_verdict(code, column, verdict, note, coder)
-    return ConfirmedVerdict(code, column, Verdict(verdict), note, coder)
+        if seen is ANY_STATE:
+            seq = store.add_verdict(code, column, verdict, note, coder)
+        else:
+            seq = store.add_verdict_if_latest(code, column, verdict, note, coder, seen)
+    return ConfirmedVerdict(code, column, Verdict(verdict), note, coder, seq=seq)
 
 
 __all__ = [  # cell_summary and csv_text live in matrix_sheets; importable here too

@@ -84,6 +84,7 @@ class ConfirmedVerdict:
     note: str = ""
     coder: str = ""
     timestamp: str = ""
+    seq: int | None = None  # its entry in the project's verdict log
 
 
 @dataclass(frozen=True, slots=True)

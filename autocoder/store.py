@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.codebook import Codebook, parse_codebook
-from autocoder.errors import CodebookMismatchError, StoreError
+from autocoder.errors import CodebookMismatchError, StaleError, StoreError
 from autocoder.records import PRIORITY_HIGH, Decision, Fragment, Report, Suggestion
 from autocoder.store_read import StoreReader
 from autocoder.store_schema import connect, describe, guarded
@@ -130,18 +130,21 @@ class Project(StoreReader):
     def ensure_codebook(self, codebook_yaml_text: str, codebook: Codebook) -> None:
         """Make ``codebook`` the project's; refuse one that differs from the project's."""
         stored = self.setting("codebook")
-        if stored is not None:
-            if stored != codebook.hash:
-                raise CodebookMismatchError(self._mismatch(codebook.id, codebook.hash))
-            return
-        if parse_codebook(codebook_yaml_text, "codebook text").hash != codebook.hash:
-            raise StoreError("the codebook text does not match the codebook given with it")
-        with self.transaction():
-            self.conn.execute(
-                "INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
-                (codebook.hash, codebook.id, codebook_yaml_text, now()),
-            )
-            self.conn.execute("INSERT INTO settings VALUES ('codebook', ?)", (codebook.hash,))
+        if stored is None:
+            if parse_codebook(codebook_yaml_text, "codebook text").hash != codebook.hash:
+                raise StoreError("the codebook text does not match the codebook given with it")
+            with self.transaction():
+                stored = self.setting("codebook")  # under the lock: another process may be first
+                if stored is None:
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO codebooks VALUES (?, ?, ?, ?)",
+                        (codebook.hash, codebook.id, codebook_yaml_text, now()),
+                    )
+                    self.conn.execute(
+                        "INSERT INTO settings VALUES ('codebook', ?)", (codebook.hash,)
+                    )
+        if stored is not None and stored != codebook.hash:
+            raise CodebookMismatchError(self._mismatch(codebook.id, codebook.hash))
         self._codebook = codebook
 
     def _mismatch(self, other_id: str, other_hash: str) -> str:
@@ -231,6 +234,18 @@ class Project(StoreReader):
             )
             return int(cursor.lastrowid or 0)
 
+    def record_decision_if_latest(self, decision: Decision, seen_seq: object) -> int:
+        """Append ``decision`` only if the coder's latest entry on its fragment is still
+        ``seen_seq`` (None: no entry yet), else raise StaleError. Check and append are one
+        write transaction, so of many changes made from the same state exactly one lands."""
+        with self.transaction():
+            latest = self.conn.execute(
+                "SELECT MAX(seq) FROM decisions WHERE fragment_id = ? AND coder = ?",
+                (decision.fragment_id, decision.coder),
+            ).fetchone()[0]
+            _require_latest(latest, seen_seq, f"fragment {decision.fragment_id}")
+            return self.record_decision(decision)
+
     def _check_decision(self, decision: Decision) -> None:
         codebook = self.project_codebook()
         if codebook is None:
@@ -260,6 +275,18 @@ class Project(StoreReader):
             )
             return int(cursor.lastrowid or 0)
 
+    def add_verdict_if_latest(
+        self, code: str, column: str, verdict: str, note: str, coder: str, seen_seq: object
+    ) -> int:
+        """``add_verdict`` only if the cell's latest verdict is still ``seen_seq`` (None: none
+        yet), checked in the same write transaction; else StaleError."""
+        with self.transaction():
+            latest = self.conn.execute(
+                'SELECT MAX(seq) FROM verdicts WHERE code = ? AND "column" = ?', (code, column)
+            ).fetchone()[0]
+            _require_latest(latest, seen_seq, f"the verdict of {code} in {column!r}")
+            return self.add_verdict(code, column, verdict, note, coder)
+
     def add_memo(self, kind: str, target_id: str, coder: str, text: str) -> int:
         if kind not in MEMO_KINDS:
             raise StoreError(f"a memo is about a report or a fragment, not {kind!r}")
@@ -273,6 +300,15 @@ class Project(StoreReader):
                 (kind, target_id, coder, text, now()),
             )
             return int(cursor.lastrowid or 0)
+
+
+def _require_latest(latest: int | None, seen_seq: object, what: str) -> None:
+    fresh = seen_seq is None or type(seen_seq) is int  # a page may send anything
+    if not fresh or latest != seen_seq:
+        raise StaleError(
+            f"{what} has a newer entry (#{latest}) than the one the change was made from; "
+            "read it again"
+        )
 
 
 def _suggestion_rows(

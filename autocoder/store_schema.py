@@ -3,7 +3,8 @@
 ``PRAGMA user_version`` is the schema version. Migration N (1-based) takes a database from
 version N-1 to N; append new ones and never edit one that has shipped. Before migrating an
 existing project, a consistent copy is written to ``<file>.bak``. Nothing is ever overwritten:
-every table is append-only (triggers abort any UPDATE or DELETE); current state is a view.
+every table is append-only (triggers abort any UPDATE or DELETE, and refuse a REPLACE or an
+upsert of a row that exists); current state is a view.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from autocoder.errors import SchemaVersionError, StoreError
+from autocoder.errors import SchemaVersionError, StoreBusyError, StoreError
 
 APPEND_ONLY = (
     "settings",
@@ -162,14 +163,51 @@ WHERE v.seq = (
 );
 """ + "".join(_append_only(table) for table in APPEND_ONLY)
 
-MIGRATIONS: list[str] = [V1]
+# REPLACE (and an upsert) rewrites a row without UPDATE or DELETE triggers: a BEFORE INSERT
+# trigger refuses a row whose key or rowid is taken. Tables filled with INSERT OR IGNORE
+# (content-addressed: the first row stays) skip it quietly, so OR IGNORE keeps working; the
+# others abort. NEW.rowid is -1 when not given, hence the sign test.
+KEYS = {
+    "settings": ("key",),
+    "reports": ("id",),
+    "report_versions": ("source", "version"),
+    "fragments": ("id",),
+    "codebooks": ("hash",),
+    "models": ("id",),
+    "model_activations": ("seq",),
+    "suggestions": ("fragment_id", "model_id"),
+    "decisions": ("seq",),
+    "memos": ("seq",),
+    "verdicts": ("seq",),
+}
+FIRST_STAYS = ("reports", "fragments", "codebooks", "models", "suggestions")
+
+
+def _no_rewrite(table: str, key: tuple[str, ...]) -> str:
+    match = " AND ".join(f'"{column}" = NEW."{column}"' for column in key)
+    action = (
+        "RAISE(IGNORE)"
+        if table in FIRST_STAYS
+        else f"RAISE(ABORT, '{table} is append-only: this entry exists already')"
+    )
+    return f"""
+CREATE TRIGGER {table}_no_rewrite BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {match})
+  OR (NEW.rowid >= 0 AND EXISTS (SELECT 1 FROM {table} WHERE rowid = NEW.rowid))
+BEGIN SELECT {action}; END;
+"""
+
+
+V2_NO_REWRITE = "".join(_no_rewrite(table, key) for table, key in KEYS.items())
+
+MIGRATIONS: list[str] = [V1, V2_NO_REWRITE]
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:
     """A clear message for what SQLite reports; the file itself is left as it was."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return StoreError(
+        return StoreBusyError(
             f"{path}: the project is in use by another program (database is locked); "
             "close that program or wait for it to finish, then retry"
         )
@@ -224,6 +262,7 @@ def connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA recursive_triggers = ON")  # REPLACE's deletes fire triggers too
         migrate(conn, path, version)
     except sqlite3.Error as exc:
         conn.close()
@@ -247,22 +286,24 @@ def _version(conn: sqlite3.Connection, path: Path) -> int:
 
 
 def migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
-    """Apply the missing migrations, each in its own transaction; back up an existing file."""
+    """Apply the missing migrations in one write transaction, backing up an existing file
+    first under the same lock: of processes opening an old file at once, one backs it up
+    and migrates, the others find it done (and the .bak keeps the version before)."""
     if version >= len(MIGRATIONS):
         return
-    if version > 0:
-        backup(conn, path)
-    for number in range(version + 1, len(MIGRATIONS) + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < number:  # not raced
-                for statement in _statements(MIGRATIONS[number - 1]):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # read again, locked
+        if 0 < version < len(MIGRATIONS):
+            backup(path)
+        for number in range(version + 1, len(MIGRATIONS) + 1):
+            for statement in _statements(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _statements(script: str) -> list[str]:
@@ -279,16 +320,18 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def backup(conn: sqlite3.Connection, path: Path) -> Path:
-    """A consistent copy of the whole project at ``<file>.bak`` (written, synced, renamed)."""
+def backup(path: Path) -> Path:
+    """A consistent copy of the whole project at ``<file>.bak`` (written, synced, renamed).
+    Read through a connection of its own (WAL readers pass the migrating writer's lock)."""
     target = path.with_name(path.name + ".bak")
     partial = path.with_name(path.name + ".bak.partial")
     partial.unlink(missing_ok=True)
-    copy = sqlite3.connect(partial)
+    source, copy = sqlite3.connect(path), sqlite3.connect(partial)
     try:
-        conn.backup(copy)
+        source.backup(copy)
     finally:
         copy.close()
+        source.close()
     with partial.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(partial, target)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autocoder.codebook import Codebook
-from autocoder.errors import AutocoderError
+from autocoder.errors import AutocoderError, StaleError
 from autocoder.records import PRIORITY_HIGH, Decision, FragmentRecord, Presence, Status
 from autocoder.review.state import HUMAN, Conflict, NotFound, report_of
 from autocoder.store import Project
@@ -51,12 +51,24 @@ def current_record(project: Project, coder: str, fragment_id: str) -> FragmentRe
     return next(r for r in records if r.fragment.id == fragment_id)
 
 
+STALE = (
+    "this fragment was changed in another tab or window; the page now shows the "
+    "latest state: check it and press Enter again"
+)
+
+
 def _check_fresh(record: FragmentRecord, expected_seq: Any) -> None:
     if record.extra.get("seq") != expected_seq:
-        raise Conflict(
-            "this fragment was changed in another tab or window; the page now shows the "
-            "latest state: check it and press Enter again"
-        )
+        raise Conflict(STALE)
+
+
+def _append(project: Project, decision: Decision, expected_seq: Any) -> int:
+    """Append unless another change landed since the page's state (checked under the
+    write lock: of simultaneous changes from one state only the first lands)."""
+    try:
+        return project.record_decision_if_latest(decision, expected_seq)
+    except StaleError:
+        raise Conflict(STALE) from None
 
 
 def decide(
@@ -82,9 +94,10 @@ def decide(
         == (choice.factor, choice.presence, choice.priority)
     ):
         return None
-    return project.record_decision(
-        Decision(fragment_id, coder, choice.factor, choice.presence, choice.priority, status, "")
+    decision = Decision(
+        fragment_id, coder, choice.factor, choice.presence, choice.priority, status, ""
     )
+    return _append(project, decision, expected_seq)
 
 
 def reject(project: Project, coder: str, fragment_id: str, expected_seq: Any) -> int | None:
@@ -95,9 +108,8 @@ def reject(project: Project, coder: str, fragment_id: str, expected_seq: Any) ->
     _check_fresh(record, expected_seq)
     if record.extra.get("status") == Status.REJECTED.value:
         return None
-    return project.record_decision(
-        Decision(fragment_id, coder, None, None, None, Status.REJECTED, "")
-    )
+    decision = Decision(fragment_id, coder, None, None, None, Status.REJECTED, "")
+    return _append(project, decision, expected_seq)
 
 
 _UNDO_NOTE = re.compile(r"undo of #(\d+)")
@@ -135,7 +147,7 @@ def undo(project: Project, coder: str, fragment_id: str, expected_seq: Any) -> i
             "",
             note,
         )
-    return project.record_decision(entry)
+    return _append(project, entry, expected_seq)
 
 
 MAX_MEMO_CHARS = 20_000

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from autocoder.errors import AutocoderError
+from autocoder.errors import AutocoderError, StaleError, StoreBusyError
 from autocoder.matrix import ALL_COLUMN, CONFIRMABLE, By, build_matrix
 from autocoder.review import changes, state
 from autocoder.review.matrix_view import matrix_context
@@ -114,9 +114,12 @@ async def matrix_page(request: Request) -> Response:
 
 
 async def verdict(request: Request) -> Response:
-    from autocoder.matrix_io import confirm_verdict
+    from autocoder.matrix_io import ANY_STATE, confirm_verdict
 
     form = await request.form()
+    seen = form.get("seen", ANY_STATE)  # the seq of the verdict the page showed ("": none)
+    if isinstance(seen, str) and (seen == "" or (seen.isascii() and seen.isdigit())):
+        seen = int(seen) if seen else None  # anything else is refused as stale
     code, column = str(form.get("code", "")), str(form.get("column", ALL_COLUMN))
     by = str(form.get("by", By.GROUP.value))
     await run_in_threadpool(
@@ -127,6 +130,7 @@ async def verdict(request: Request) -> Response:
         str(form.get("verdict", "")),
         str(form.get("note", ""))[:2000],
         request.app.state.coder,
+        seen,
     )
     keep = {key: form.get(key, "") for key in ("mine", "sugg")}
     query = urlencode({"by": by, "code": code, "column": column, **keep})
@@ -238,10 +242,12 @@ def _int(value: str | None, default: int) -> int:
 
 async def autocoder_error(request: Request, exc: Exception) -> Response:
     status = 400
-    if isinstance(exc, state.Conflict):
+    if isinstance(exc, state.Conflict | StaleError):
         status = 409
     elif isinstance(exc, state.NotFound):
         status = 404
+    elif isinstance(exc, StoreBusyError):  # locked past the busy timeout: try again later
+        status = 503
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": str(exc)}, status_code=status)
     return PlainTextResponse(f"{exc}", status_code=status)
