@@ -9,12 +9,10 @@ else, as in a tampered or foreign file, is refused before it is built; see
 from __future__ import annotations
 
 import json
-import platform
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -33,6 +31,7 @@ from autocoder.files import (
     replaced_directory,
     sha256_file,
 )
+from autocoder.model_versions import check_versions, library_versions
 
 ESTIMATOR = "estimator.npz"
 OLD_ESTIMATOR = "estimator.skops"  # what earlier autocoder versions wrote
@@ -44,18 +43,6 @@ MAX_ESTIMATOR_BYTES = 200 * 1024 * 1024
 MANIFEST = "files"  # meta.json's key for the sha256 of every other file
 # Files that may hold pickles (code that runs on load); a model directory with any is refused.
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"})
-VERSIONED = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "scipy")
-
-
-def library_versions(names: Sequence[str] = VERSIONED) -> dict[str, str]:
-    """The Python version and those of ``names`` (the linear backend's libraries by default)."""
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except Exception:
-            found[name] = "unknown"
-    return found
 
 
 def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
@@ -189,6 +176,7 @@ def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionM
             f"{directory}: a transformer model; load it with "
             "autocoder.transformer_dir.load_any_model"
         )
+    check_versions(directory, meta.get("versions") or {}, library_versions())
     check_files(directory, meta)
     own = own_codebook(directory, meta, codebook)
     state = _load_estimator(directory / ESTIMATOR)

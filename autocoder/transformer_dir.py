@@ -35,6 +35,7 @@ from autocoder.classify.transformer_train import (
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.errors import ModelError, TrainingError, collected_warnings
 from autocoder.files import replaced_directory, sha256_file
+from autocoder.model_versions import check_versions
 from autocoder.modeldir import (
     META,
     PICKLE_SUFFIXES,
@@ -179,6 +180,7 @@ def load_transformer(directory: Path, codebook: Codebook | None = None) -> Sugge
     meta = read_meta(directory)
     if meta.get("backend") != BACKEND:
         raise ModelError(f"{directory}: not a transformer model (backend {meta.get('backend')!r})")
+    check_versions(directory, meta.get("versions") or {}, library_versions(VERSIONED))
     check_files(directory, meta)
     own = own_codebook(directory, meta, codebook)
     labels = (*own.ids, NO_FACTOR_KEY)

@@ -58,7 +58,7 @@ CLASSIFY = (
     "classify.transformer",
     "classify.transformer_train",
 )
-MODELS = ("estimator_file", "modeldir", "train", "evaluate")
+MODELS = ("estimator_file", "model_versions", "modeldir", "train", "evaluate")
 STORE = ("store_schema", "store_read", "store")
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = ("project_work", "project_pool", "project_export", "project_import", "project", "retrain")
