@@ -1,5 +1,7 @@
 """Atomic writes: a file is written to a temporary file beside the target, fsynced and renamed;
-a directory is filled as a temporary sibling and renamed into place as a whole.
+a directory is filled as a temporary sibling and renamed into place as a whole. A failed
+write removes its temporary file; one left by a killed process is removed by the next write of
+the same file.
 
 A crash at any point leaves the old or the new file (or directory), never a mix: a replaced
 directory is first renamed aside (``.NAME.old-*``), and ``recover_directory`` renames it back
@@ -59,7 +61,10 @@ def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
     disk, KeyboardInterrupt) the temporary file is removed and ``path`` is left as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_orphans(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
@@ -72,6 +77,28 @@ def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     crash_point()
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove temporary files of ``path`` left by a process that was killed while writing
+    (they may hold report text); a live writer's are left alone."""
+    prefix = f".{path.name}."
+    for leftover in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        pid = leftover.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix" or pid == os.getpid():
+        return True  # elsewhere os.kill(pid, 0) would end the process: leave its files
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
 
 
 def sha256_file(path: Path) -> str:
