@@ -66,6 +66,7 @@ MATRIX = (
     "matrix_model",
     "matrix_priority",
     "matrix",
+    "matrix_team",
     "matrix_sheets",
     "report_plots",
     "report_html",
