@@ -92,6 +92,10 @@ class MetadataWarning(AutocoderWarning):
     """A report without (complete) metadata; the missing fields become 'unknown'."""
 
 
+class ModelFilesWarning(AutocoderWarning):
+    """A model directory whose files cannot be checked, or saved with other library versions."""
+
+
 class FewExamplesWarning(AutocoderWarning):
     """A code with too few training examples to learn it well."""
 

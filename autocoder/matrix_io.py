@@ -25,6 +25,7 @@ from autocoder.matrix import (
     ALL_COLUMN,
     CONFIRMABLE,
     DEFAULT_RULES,
+    PERSON_STATUSES,
     By,
     Cell,
     ConfirmedVerdict,
@@ -32,12 +33,18 @@ from autocoder.matrix import (
     Matrix,
     MatrixRules,
     Verdict,
-    build_matrix,
     columns_for,
     matrix_to_dict,
     strength_order,
 )
 from autocoder.matrix_sheets import cell_summary, csv_text, xlsx_bytes
+from autocoder.matrix_team import (
+    Codings,
+    coder_codings,
+    codings_matrix,
+    split_by_coder,
+    team_codings,
+)
 from autocoder.records import FragmentRecord
 
 FORMATS = ("table", "csv", "xlsx", "json", "html")
@@ -58,10 +65,14 @@ class MatrixSource:
 
 @dataclass
 class Loaded:
-    records: list[FragmentRecord]
+    codings: Codings
     codebook: Codebook
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     label: str = ""
+
+    @property
+    def records(self) -> list[FragmentRecord]:
+        return self.codings.records
 
 
 @dataclass
@@ -90,45 +101,49 @@ def load_source(source: MatrixSource) -> Loaded:
 def _load_project(source: MatrixSource) -> Loaded:
     project_cls = _store_project()
     with project_cls.open(source.project, create=False) as project:
-        records = project.coded_fragments(
-            coder=source.coder, include_suggestions=source.include_suggestions
-        )
+        codings = project_codings(project, source.coder, source.include_suggestions)
         codebook = project.project_codebook()
         verdicts = list(project.verdicts())
     if codebook is None:
         codebook = load_codebook(source.codebook)
     elif source.codebook is not None and load_codebook(source.codebook).hash != codebook.hash:
         raise CodebookMismatchError(f"{source.codebook}: not the codebook of {source.project}")
-    return Loaded(list(records), codebook, verdicts, str(source.project))
+    return Loaded(codings, codebook, verdicts, str(source.project))
+
+
+def project_codings(
+    project: Any, coder: str | None = None, include_suggestions: bool = False
+) -> Codings:
+    """The codings of an open project (``autocoder.store.Project``) a matrix counts: ``coder``'s,
+    or without ``coder`` the consensus of everyone who decided fragments (``matrix_team``).
+    ``include_suggestions`` adds each fragment's model suggestion to the records."""
+    if coder is not None:
+        return coder_codings(coder, project.coded_fragments(coder, include_suggestions))
+    names = sorted(
+        {d.coder for d in project.current_decisions() if d.status.value in PERSON_STATUSES}
+    )
+    if not names:
+        return team_codings({"": project.coded_fragments(None, include_suggestions)})
+    return team_codings(
+        {name: project.coded_fragments(name, include_suggestions) for name in names}
+    )
 
 
 def _load_fragments(source: MatrixSource) -> Loaded:
     assert source.fragments is not None
     codebook = load_codebook(source.codebook)
     records = read_records(source.fragments, codebook).records
-    if source.coder is not None:
-        records = [_only_coder(record, source.coder) for record in records]
-    _check_one_coder(records, source.fragments)
-    return Loaded(records, codebook, [], str(source.fragments))
+    if source.coder is None:
+        codings = team_codings(split_by_coder(records))
+    else:
+        codings = coder_codings(source.coder, [_only_coder(r, source.coder) for r in records])
+    return Loaded(codings, codebook, [], str(source.fragments))
 
 
 def _only_coder(record: FragmentRecord, coder: str) -> FragmentRecord:
     if record.coding is None or record.coding.coder == coder:
         return record
     return FragmentRecord(record.fragment, None, record.suggestion, record.extra)
-
-
-def _check_one_coder(records: Sequence[FragmentRecord], path: Path) -> None:
-    coders: dict[str, set[str | None]] = {}
-    for record in records:
-        if record.coding is not None:
-            coders.setdefault(record.fragment.id, set()).add(record.coding.coder)
-    for fragment_id, names in coders.items():
-        if len(names) > 1:
-            who = ", ".join(sorted(str(n) for n in names))
-            raise InputError(
-                str(path), f"fragment {fragment_id} is coded by {who}; choose one with --coder"
-            )
 
 
 def load_rules(path: Path | None) -> MatrixRules:
@@ -147,8 +162,8 @@ def load_rules(path: Path | None) -> MatrixRules:
 
 
 def matrix_from(loaded: Loaded, by: By | str, rules: MatrixRules, suggestions: bool) -> Matrix:
-    return build_matrix(
-        loaded.records,
+    return codings_matrix(
+        loaded.codings,
         loaded.codebook,
         by=by,
         rules=rules,
@@ -296,5 +311,6 @@ __all__ = [  # cell_summary and csv_text live in matrix_sheets; importable here 
     "load_source",
     "matrix_from",
     "matrix_job",
+    "project_codings",
     "source_args",
 ]

@@ -128,6 +128,32 @@ class PriorityEntry:
     rank: int
     level: str  # "core" or "supporting"
 
+    @property
+    def label(self) -> str:
+        """For people: "core #1 (4)"; a code nobody named has no rank: "supporting"."""
+        if self.n_respondents == 0:
+            return self.level
+        return f"{self.level} #{self.rank} ({self.n_respondents})"
+
+
+@dataclass(frozen=True, slots=True)
+class Disagreement:
+    """A fragment whose coders gave different codings; the team view does not count it."""
+
+    fragment_id: str
+    respondent: str
+    codings: tuple[tuple[str, str | None, str | None], ...]  # (coder, factor, presence)
+
+    def describe(self) -> str:
+        parts = (
+            f"{who}: {factor or 'no factor'} {presence or ''}".strip()
+            for who, factor, presence in self.codings
+        )
+        return f"{self.fragment_id} ({self.respondent}): " + "; ".join(parts)
+
+
+TEAM = "team"  # Matrix.codings of the team's consensus; "coder NAME" for one person's
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -141,6 +167,8 @@ class Matrix:
     include_suggestions: bool
     rules: MatrixRules
     n_ignored: int = 0  # suggestions naming codes outside the codebook
+    codings: str = "latest"  # whose codings count: TEAM, "coder NAME" or "latest" (any coder)
+    disagreements: tuple[Disagreement, ...] = ()
 
     def cell(self, code: str, column: str) -> Cell:
         for cell in self.cells:
@@ -194,6 +222,18 @@ def matrix_to_dict(matrix: Matrix) -> dict[str, Any]:
         "codebook": {"id": book.id, "name": book.name, "version": book.version, "hash": book.hash},
         "by": matrix.by.value,
         "include_suggestions": matrix.include_suggestions,
+        "codings": matrix.codings,
+        "disagreements": [
+            {
+                "fragment": item.fragment_id,
+                "respondent": item.respondent,
+                "codings": [
+                    {"coder": who, "factor": factor, "presence": presence}
+                    for who, factor, presence in item.codings
+                ],
+            }
+            for item in matrix.disagreements
+        ],
         "n_respondents": matrix.n_respondents,
         "rules": matrix.rules.model_dump(),
         "codes": [{"id": c.id, "name": c.name, "colour": c.colour} for c in book.codes],

@@ -151,7 +151,7 @@ def _matrix_sheet(sheet: Any, matrix: Matrix) -> None:
             target.fill, target.font = _fill(background), Font(color=_argb(ink(background)))
             target.alignment = Alignment(wrap_text=True, vertical="top")
         entry = matrix.priority_of(code.id)
-        _put(sheet, row, len(headers), f"{entry.level} (rank {entry.rank})")
+        _put(sheet, row, len(headers), entry.label)
     sheet.column_dimensions["A"].width = 40
     for column in range(2, len(headers) + 1):
         sheet.column_dimensions[sheet.cell(row=3, column=column).column_letter].width = 24

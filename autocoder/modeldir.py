@@ -9,12 +9,11 @@ else, as in a tampered or foreign file, is refused before it is built; see
 from __future__ import annotations
 
 import json
-import platform
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from importlib.metadata import version
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from autocoder import estimator_file
@@ -23,9 +22,16 @@ from autocoder.classify.lexicon import CodeLexicon
 from autocoder.classify.linear import LinearSuggester
 from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook, parse_codebook
-from autocoder.errors import CodebookError, CodebookMismatchError, ModelError
+from autocoder.errors import CodebookError, CodebookMismatchError, ModelError, ModelFilesWarning
 from autocoder.estimator_file import EstimatorFileError
-from autocoder.files import atomic_write_bytes, atomic_write_text
+from autocoder.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    recover_directory,
+    replaced_directory,
+    sha256_file,
+)
+from autocoder.model_versions import check_versions, library_versions
 
 ESTIMATOR = "estimator.npz"
 OLD_ESTIMATOR = "estimator.skops"  # what earlier autocoder versions wrote
@@ -34,26 +40,16 @@ META = "meta.json"
 CODEBOOK = "codebook.yaml"
 FORMAT_VERSION = 1
 MAX_ESTIMATOR_BYTES = 200 * 1024 * 1024
-VERSIONED = ("autocoder", "scikit-learn", "spacy", "spacy-lookups-data", "numpy", "scipy")
-
-
-def library_versions(names: Sequence[str] = VERSIONED) -> dict[str, str]:
-    """The Python version and those of ``names`` (the linear backend's libraries by default)."""
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except Exception:
-            found[name] = "unknown"
-    return found
+MANIFEST = "files"  # meta.json's key for the sha256 of every other file
+# Files that may hold pickles (code that runs on load); a model directory with any is refused.
+PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"})
 
 
 def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
-    """Write the model directory; each file is written atomically."""
+    """Write the model directory as a whole (``files.replaced_directory``)."""
     suggester = model.suggester
     if not isinstance(suggester, LinearSuggester):
         raise ModelError(f"{directory}: save_model handles the linear backend only")
-    directory.mkdir(parents=True, exist_ok=True)
     vocabularies = _take_vocabularies(suggester)
     state = {
         "features": suggester.features_,
@@ -72,11 +68,11 @@ def save_model(model: SuggestionModel, directory: Path, codebook_text: str) -> P
             for lexicon in model.lexicons
         ],
     }
-    atomic_write_text(directory / VOCABULARY, json.dumps(payload, ensure_ascii=False))
-    atomic_write_bytes(directory / ESTIMATOR, estimator)
-    (directory / OLD_ESTIMATOR).unlink(missing_ok=True)  # an older save in the same place
-    fields = {"labels": list(suggester.labels)}
-    write_codebook_and_meta(model, directory, codebook_text, fields, library_versions())
+    with replaced_directory(directory) as staging:
+        atomic_write_text(staging / VOCABULARY, json.dumps(payload, ensure_ascii=False))
+        atomic_write_bytes(staging / ESTIMATOR, estimator)
+        fields = {"labels": list(suggester.labels)}
+        write_codebook_and_meta(model, staging, codebook_text, fields, library_versions())
     return directory
 
 
@@ -89,7 +85,8 @@ def write_codebook_and_meta(
 ) -> None:
     """The last files of a model directory (either backend): ``codebook.yaml``, then
     ``meta.json``: the model's meta with the format version, the backend's ``fields``, the
-    library ``versions`` and the creation time. ``model.meta`` becomes what was written."""
+    library ``versions``, the creation time and the manifest (the sha256 of every other file).
+    ``model.meta`` becomes what was written."""
     atomic_write_text(directory / CODEBOOK, codebook_text)
     meta = dict(model.meta)
     meta.update(
@@ -99,14 +96,64 @@ def write_codebook_and_meta(
             "versions": versions,
             "created_at": meta.get("created_at")
             or datetime.now(UTC).replace(microsecond=0).isoformat(),
+            MANIFEST: file_manifest(directory),
         }
     )
-    atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    write_meta(directory, meta)
     model.meta = meta
+
+
+def write_meta(directory: Path, meta: dict[str, Any]) -> None:
+    atomic_write_text(directory / META, json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+
+
+def file_manifest(directory: Path) -> dict[str, str]:
+    """The sha256 of every file in ``directory`` but ``meta.json``, by relative path."""
+    return {
+        path.relative_to(directory).as_posix(): sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.relative_to(directory).as_posix() != META
+    }
+
+
+def check_files(directory: Path, meta: dict[str, Any]) -> None:
+    """Refuse pickle-capable files and files that differ from ``meta``'s manifest; a model
+    saved before manifests existed loads with a warning."""
+    pickles = sorted(p for p in directory.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        names = ", ".join(p.relative_to(directory).as_posix() for p in pickles[:3])
+        raise ModelError(
+            f"model directory {directory}: refused to load; it contains pickle-capable files "
+            f"({names}), which autocoder never writes; remove them or train the model again"
+        )
+    recorded = meta.get(MANIFEST)
+    if recorded is None:
+        warnings.warn(
+            f"model directory {directory}: saved without a file manifest (an older autocoder), "
+            "so its files cannot be checked; train it again to add one",
+            ModelFilesWarning,
+            stacklevel=2,
+        )
+        return
+    if not isinstance(recorded, dict) or not recorded:
+        raise ModelError(f"{directory / META}: the file manifest is not a list of files")
+    for name, digest in sorted(recorded.items()):
+        path = directory / str(name)
+        if (
+            PurePosixPath(str(name)).is_absolute()
+            or ".." in PurePosixPath(str(name)).parts
+            or not path.is_file()
+            or sha256_file(path) != digest
+        ):
+            raise ModelError(
+                f"model directory {directory}: file {name} does not match its manifest; "
+                "train it again or restore it"
+            )
 
 
 def read_meta(directory: Path) -> dict[str, Any]:
     path = directory / META
+    recover_directory(directory)  # a replacement that crashed before the new one was in
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -129,6 +176,8 @@ def load_model(directory: Path, codebook: Codebook | None = None) -> SuggestionM
             f"{directory}: a transformer model; load it with "
             "autocoder.transformer_dir.load_any_model"
         )
+    check_versions(directory, meta.get("versions") or {}, library_versions())
+    check_files(directory, meta)
     own = own_codebook(directory, meta, codebook)
     state = _load_estimator(directory / ESTIMATOR)
     payload = _load_vocabulary(directory / VOCABULARY)

@@ -11,9 +11,11 @@ import shlex
 
 from autocoder.html_parts import esc, page, png
 from autocoder.matrix import By, Cell, Evidence, Matrix, ink, shade, strength_order
+from autocoder.matrix_model import TEAM
 from autocoder.records import Presence
 from autocoder.report_plots import NAMED_POINTS, bars_figure, quadrant_figure, quadrant_points
 
+QUOTE_MIN_WORDS = 4
 QUOTE_CHARS = 360
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
@@ -80,6 +82,7 @@ def render_report(
             _bars_section(groups),
             _priority_section(overall),
             _unconfirmed_section(matrix, source_args),
+            _disagreements_section(matrix),
             _evidence_section(matrix),
             _rules_section(matrix),
         )
@@ -102,6 +105,7 @@ def _header(matrix: Matrix, source: str, created: str) -> str:
         ("of which unconfirmed", unconfirmed),
         ("unconfirmed cells", sum(1 for c in matrix.cells if c.unconfirmed)),
         ("confirmed verdicts", sum(1 for c in matrix.cells if c.confirmed)),
+        ("coder disagreements", len(matrix.disagreements)),
     )
     boxes = "".join(f'<div class="fact"><b>{n}</b>{esc(k)}</div>' for k, n in facts)
     where = f" from <code>{esc(source)}</code>" if source else ""
@@ -109,8 +113,15 @@ def _header(matrix: Matrix, source: str, created: str) -> str:
     return (
         f"<h1>Presence/priority matrix</h1><p class='sub'>{esc(matrix.codebook.name)} "
         f"(<code>{esc(matrix.codebook.id)}</code>), by {esc(matrix.by.value)}{where}{when}."
-        f" Counting: {esc(mode)}.</p><div class='facts'>{boxes}</div>"
+        f" Counting: {esc(mode)}; codings: {esc(_codings_note(matrix))}.</p>"
+        f"<div class='facts'>{boxes}</div>"
     )
+
+
+def _codings_note(matrix: Matrix) -> str:
+    if matrix.codings == TEAM:
+        return "the team's consensus (codes all coders of a fragment agree on)"
+    return matrix.codings
 
 
 def _cell_html(cell: Cell, colour: str, by_respondent: bool) -> str:
@@ -145,7 +156,8 @@ def _heatmap(matrix: Matrix) -> str:
         cells = "".join(_cell_html(c, code.colour, by_respondent) for c in matrix.row(code.id))
         entry = matrix.priority_of(code.id)
         level = "core" if entry.level == "core" else "sup"
-        priority = f'<span class="tag {level}">{esc(entry.level)}</span> rank {entry.rank}'
+        rank = f" rank {entry.rank}" if entry.n_respondents else ""  # nobody named it
+        priority = f'<span class="tag {level}">{esc(entry.level)}</span>{rank}'
         label = _code_label(code.name, code.colour)
         rows.append(f'<tr><td class="code">{label}</td>{cells}<td class="m">{priority}</td></tr>')
     legend = (
@@ -195,8 +207,9 @@ def _priority_section(overall: Matrix) -> str:
     for entry in ranked:
         code = overall.codebook.code(entry.code)
         level = "core" if entry.level == "core" else "sup"
+        rank = entry.rank if entry.n_respondents else "–"  # nobody named it
         rows.append(
-            f"<tr><td class='num'>{entry.rank}</td><td>{_code_label(code.name, code.colour)}</td>"
+            f"<tr><td class='num'>{rank}</td><td>{_code_label(code.name, code.colour)}</td>"
             f"<td class='num'>{entry.n_respondents}</td><td class='num'>{entry.share:.0%}</td>"
             f"<td><span class='tag {level}'>{esc(entry.level)}</span></td>"
             f"<td class='num'>{len(entry.fragments)}</td></tr>"
@@ -243,6 +256,28 @@ def _unconfirmed_row(matrix: Matrix, cell: Cell, source_args: str) -> str:
     )
 
 
+def _disagreements_section(matrix: Matrix) -> str:
+    if not matrix.disagreements:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{esc(item.fragment_id)}</code></td><td>{esc(item.respondent)}</td>"
+        f"<td>{esc('; '.join(_coding_text(matrix, c) for c in item.codings))}</td></tr>"
+        for item in matrix.disagreements
+    )
+    return (
+        f"<h2>Coder disagreements ({len(matrix.disagreements)})</h2><p class='note'>Fragments "
+        "whose coders gave different codings; the team's matrix does not count them until "
+        "the coders agree.</p><table class='list'><tr><th>fragment</th><th>respondent</th>"
+        f"<th>codings</th></tr>{rows}</table>"
+    )
+
+
+def _coding_text(matrix: Matrix, coding: tuple[str, str | None, str | None]) -> str:
+    who, factor, presence = coding
+    name = matrix.codebook.code(factor).name if factor in matrix.codebook.ids else "no factor"
+    return f"{who}: {name}" + (f" ({presence})" if presence else "")
+
+
 def _nowrap_words(command: str) -> str:
     """Escaped, breaking lines only between options (never inside '--code')."""
     groups: list[list[str]] = []
@@ -268,9 +303,15 @@ def _quote(item: Evidence) -> str:
     )
 
 
+def informative_first(items: list[Evidence]) -> list[Evidence]:
+    """Fragments of at least ``QUOTE_MIN_WORDS`` words first ("Nee." says little on its own);
+    the order is kept otherwise, so short ones are quoted only when nothing else is left."""
+    return sorted(items, key=lambda item: len(item.text.split()) < QUOTE_MIN_WORDS)
+
+
 def _evidence_card(matrix: Matrix, cell: Cell) -> str:
     limit = matrix.rules.quotes_per_cell
-    items = strength_order(matrix.evidence[f] for f in cell.evidence)[:limit]
+    items = informative_first(strength_order(matrix.evidence[f] for f in cell.evidence))[:limit]
     more = len(cell.evidence) - len(items)
     extra = f"<div class='meta'>and {more} more fragment(s)</div>" if more > 0 else ""
     flag = " <span class='tag u'>unconfirmed</span>" if cell.unconfirmed else ""
@@ -293,7 +334,8 @@ def _evidence_section(matrix: Matrix) -> str:
     body = "".join(parts) or "<p class='note'>No counted fragments.</p>"
     return (
         f"<h2>Evidence</h2><p class='note'>Each cell's strongest fragments (at most {limit}): "
-        f"confirmed codings first, then suggestions by confidence.</p>{body}"
+        f"confirmed codings first, then suggestions by confidence; fragments of fewer than "
+        f"{QUOTE_MIN_WORDS} words only when nothing longer is left.</p>{body}"
     )
 
 

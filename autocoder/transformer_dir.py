@@ -9,10 +9,6 @@ model directory of either backend. This module plays the roles of ``modeldir``, 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -38,8 +34,12 @@ from autocoder.classify.transformer_train import (
 )
 from autocoder.codebook import Codebook, load_codebook
 from autocoder.errors import ModelError, TrainingError, collected_warnings
+from autocoder.files import replaced_directory, sha256_file
+from autocoder.model_versions import check_versions
 from autocoder.modeldir import (
     META,
+    PICKLE_SUFFIXES,
+    check_files,
     check_labels,
     library_versions,
     load_model,
@@ -57,8 +57,6 @@ from autocoder.train import (
     training_set,
 )
 
-# Files that may hold pickles (code that runs on load); a model directory with any is refused.
-PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib"})
 VERSIONED = (
     "autocoder",
     "torch",
@@ -144,57 +142,35 @@ def train_transformer(
     return TransformerSuggestionModel(suggester, codebook, (), meta)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _pickle_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix.lower() in PICKLE_SUFFIXES)
-
-
 def save_transformer(model: SuggestionModel, directory: Path, codebook_text: str) -> Path:
-    """Write weights (safetensors), tokenizer files, ``codebook.yaml`` and ``meta.json`` (last).
-
-    Files are written into a temporary sibling directory and moved in one by one.
-    """
+    """Write weights (safetensors), tokenizer files, ``codebook.yaml`` and ``meta.json`` (last)
+    into a temporary sibling that then replaces ``directory`` as a whole."""
     suggester = model.suggester
     if not isinstance(suggester, TransformerSuggester):
         raise ModelError(f"{directory}: save_transformer handles the transformer backend only")
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with replaced_directory(directory) as staging:
         libs = require_libraries()
         with quiet(libs):
             suggester.model.save_pretrained(staging)
             suggester.tokenizer.save_pretrained(staging)
         weights = sorted(staging.glob("*.safetensors"))
-        if not weights or _pickle_files(staging):
+        if not weights or any(p.suffix.lower() in PICKLE_SUFFIXES for p in staging.rglob("*")):
             raise ModelError(f"{directory}: the model did not save as safetensors only")
-        directory.mkdir(parents=True, exist_ok=True)
-        stale = directory / META
-        if stale.exists():
-            stale.unlink()  # a half-replaced directory must not look like a valid model
-        for path in sorted(staging.iterdir()):
-            if path.is_dir():
-                raise ModelError(f"{directory}: unexpected folder {path.name} in saved model")
-            os.replace(path, directory / path.name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    fields = {
-        "backend": BACKEND,
-        "labels": list(suggester.labels),
-        "temperatures": {
-            "factor": suggester.factor_temperature_,
-            "presence": suggester.presence_temperature_,
-        },
-        "weights_sha256": {p.name: _sha256(directory / p.name) for p in weights},
-    }
-    write_codebook_and_meta(model, directory, codebook_text, fields, library_versions(VERSIONED))
+        folders = [p.name for p in staging.iterdir() if p.is_dir()]
+        if folders:
+            raise ModelError(f"{directory}: unexpected folder {folders[0]} in saved model")
+        fields = {
+            "backend": BACKEND,
+            "labels": list(suggester.labels),
+            "temperatures": {
+                "factor": suggester.factor_temperature_,
+                "presence": suggester.presence_temperature_,
+            },
+            "weights_sha256": {p.name: sha256_file(p) for p in weights},
+        }
+        versions = library_versions(VERSIONED)
+        write_codebook_and_meta(model, staging, codebook_text, fields, versions)
     return directory
 
 
@@ -204,13 +180,8 @@ def load_transformer(directory: Path, codebook: Codebook | None = None) -> Sugge
     meta = read_meta(directory)
     if meta.get("backend") != BACKEND:
         raise ModelError(f"{directory}: not a transformer model (backend {meta.get('backend')!r})")
-    pickles = _pickle_files(directory)
-    if pickles:
-        names = ", ".join(p.name for p in pickles[:3])
-        raise ModelError(
-            f"{directory}: refused to load; it contains pickle-capable files ({names}); "
-            "autocoder models hold safetensors weights only"
-        )
+    check_versions(directory, meta.get("versions") or {}, library_versions(VERSIONED))
+    check_files(directory, meta)
     own = own_codebook(directory, meta, codebook)
     labels = (*own.ids, NO_FACTOR_KEY)
     check_labels(directory, meta, labels)
@@ -221,7 +192,7 @@ def load_transformer(directory: Path, codebook: Codebook | None = None) -> Sugge
         path = directory / Path(name).name
         if not path.is_file():
             raise ModelError(f"{path}: missing; the model directory is incomplete")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise ModelError(f"{path}: weights do not match {META} (tampered?)")
     libs = require_libraries()
     tokenizer, model = load_saved(libs, directory)

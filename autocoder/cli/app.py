@@ -6,6 +6,7 @@ Every AutocoderError becomes one red line on stderr and exit code 1.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from autocoder.errors import AutocoderError
+from autocoder.errors import AutocoderError, AutocoderWarning
 
 app = typer.Typer(
     help="Suggest codes for interview reports against a codebook; people confirm.",
@@ -34,15 +35,30 @@ CodebookOpt = Annotated[
 
 
 def handles_errors(func: F) -> F:
+    """Errors become one red line and exit 1; autocoder's warnings that the library did not
+    collect (as when a model loads) become one yellow line."""
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning(warnings.showwarning)
+                return func(*args, **kwargs)
         except AutocoderError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _one_line_warning(default: Callable[..., None]) -> Callable[..., None]:
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, AutocoderWarning):
+            show_warnings([str(message)])
+        else:
+            default(message, category, *args, **kwargs)
+
+    return show
 
 
 def fail_if(failures: list[Any], what: str) -> None:

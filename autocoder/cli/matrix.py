@@ -11,6 +11,7 @@ from rich.table import Table
 
 from autocoder.cli.app import CodebookOpt, app, handles_errors, out, show_warnings
 from autocoder.matrix import Matrix
+from autocoder.matrix_model import TEAM
 
 matrix_app = typer.Typer(
     help="The presence/priority matrix: codes by respondent, group or all; people confirm.",
@@ -24,6 +25,13 @@ FragmentsOpt = Annotated[
 ]
 ByOpt = Annotated[str, typer.Option("--by", help="Columns: respondent, group or all.")]
 CoderOpt = Annotated[str | None, typer.Option("--coder", help="Only this person's codings.")]
+TeamOpt = Annotated[
+    bool,
+    typer.Option(
+        "--team",
+        help="The team's consensus: codings all coders of a fragment agree on (the default).",
+    ),
+]
 SuggestOpt = Annotated[
     bool,
     typer.Option("--include-suggestions", help="Count model suggestions too (unconfirmed)."),
@@ -44,6 +52,7 @@ def matrix(
     fragments: FragmentsOpt = None,
     by: ByOpt = "all",
     coder: CoderOpt = None,
+    team: TeamOpt = False,
     include_suggestions: SuggestOpt = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, xlsx, json or html.")] = "table",
     out_path: Annotated[Path | None, typer.Option("--out", help="Output file.")] = None,
@@ -58,6 +67,7 @@ def matrix(
     from autocoder.matrix_io import MatrixSource, matrix_job
 
     _check_by(by)
+    _check_codings(coder, team)
     source = MatrixSource(project, fragments, codebook, coder, include_suggestions)
     result = matrix_job(source, by=by, fmt=fmt, out=out_path, rules_path=rules)
     show_warnings(_warnings(result.matrix))
@@ -66,8 +76,14 @@ def matrix(
     elif result.written is not None:
         out.print(f"matrix by {by} ({fmt}) -> {escape(str(result.written))}")
     else:
-        out.print(matrix_table(result.matrix))
+        for table in matrix_tables(result.matrix, out.width):
+            out.print(table)
         _footer(result.matrix)
+
+
+def _check_codings(coder: str | None, team: bool) -> None:
+    if coder is not None and team:
+        raise typer.BadParameter("give --coder NAME or --team, not both", param_hint="--team")
 
 
 def _warnings(matrix: Matrix) -> list[str]:
@@ -80,17 +96,39 @@ def _warnings(matrix: Matrix) -> list[str]:
     return messages
 
 
-def matrix_table(matrix: Matrix) -> Table:
-    table = Table(title=f"{matrix.codebook.name} by {matrix.by.value}", show_lines=True)
-    table.add_column("code", overflow="fold", min_width=16)
-    for column in matrix.columns:
-        table.add_column(escape(column), overflow="fold")
-    table.add_column("priority", overflow="fold")
+CODE_WIDTH, CELL_WIDTH, PRIORITY_WIDTH = 22, 16, 14  # the last two with border and padding
+
+
+def matrix_tables(matrix: Matrix, width: int) -> list[Table]:
+    """The matrix as tables that fit ``width`` characters: as many columns per table as fit,
+    each table repeating the codes; the priority column comes with the last."""
+    longest = max((len(code.name) for code in matrix.codebook.codes), default=4)
+    room = width - min(longest + 2, CODE_WIDTH) - 5  # the code column, its padding, borders
+    per_table, in_last = max(1, room // CELL_WIDTH), max(1, (room - PRIORITY_WIDTH) // CELL_WIDTH)
+    columns = matrix.columns
+    parts = [columns[i : i + per_table] for i in range(0, len(columns), per_table)] or [()]
+    if len(parts[-1]) > in_last:  # the last table also holds the priority column
+        tail = parts.pop()
+        parts += [tail[:-in_last], tail[-in_last:]]
+    title = f"{matrix.codebook.name} by {matrix.by.value}"
+    tables = []
+    for number, part in enumerate(parts, start=1):
+        suffix = f" ({number}/{len(parts)})" if len(parts) > 1 else ""
+        tables.append(_table(matrix, part, title + suffix, last=number == len(parts)))
+    return tables
+
+
+def _table(matrix: Matrix, columns: tuple[str, ...], title: str, *, last: bool) -> Table:
+    table = Table(title=title, show_lines=True)
+    table.add_column("code", overflow="fold", max_width=CODE_WIDTH)
+    for column in columns:
+        table.add_column(escape(column), overflow="fold", min_width=8)
+    if last:
+        table.add_column("priority", overflow="fold", min_width=10)
     for code in matrix.codebook.codes:
-        cells = [_cell_text(matrix, code.id, column) for column in matrix.columns]
-        entry = matrix.priority_of(code.id)
-        priority = f"{entry.level} #{entry.rank} ({entry.n_respondents})"
-        table.add_row(f"[{code.colour}]■[/] {escape(code.name)}", *cells, priority)
+        cells = [_cell_text(matrix, code.id, column) for column in columns]
+        priority = ["\n".join(matrix.priority_of(code.id).label.split(" ", 1))] if last else []
+        table.add_row(f"[{code.colour}]■[/] {escape(code.name)}", *cells, *priority)
     return table
 
 
@@ -98,11 +136,11 @@ def _cell_text(matrix: Matrix, code: str, column: str) -> str:
     cell = matrix.cell(code, column)
     text = f"[bold]{cell.final_verdict.value}[/bold]"
     if cell.confirmed is not None:
-        text += f" ✔\n(computed: {cell.verdict.value})"
+        text += f" ✔\n(computed:\n{cell.verdict.value})"
     if cell.n:
         text += f"\n{cell.share_present:.2f} ({cell.n_present}/{cell.n})"
     if cell.thin_evidence:
-        text += " [yellow](thin)[/yellow]"
+        text += "\n[yellow](thin)[/yellow]"
     if cell.unconfirmed:
         text += f"\n[red]*{cell.n_unconfirmed} unconf.[/red]"
     return text
@@ -119,6 +157,22 @@ def _footer(matrix: Matrix) -> None:
         out.print("[red]*N unconf.[/red]: the cell rests partly on N unconfirmed model suggestions")
     if any(cell.thin_evidence for cell in matrix.cells):
         out.print(f"(thin): fewer than {matrix.rules.min_evidence} fragments")
+    out.print(f"codings: {escape(_codings_note(matrix))}")
+    if matrix.disagreements:
+        out.print(
+            f"[yellow]{len(matrix.disagreements)} fragments where coders disagree "
+            "(not counted):[/yellow]"
+        )
+        for item in matrix.disagreements:
+            out.print(f"  {escape(item.describe())}")
+
+
+def _codings_note(matrix: Matrix) -> str:
+    if matrix.codings == TEAM:
+        return (
+            "the team's consensus (codes all coders of a fragment agree on); --coder NAME for one"
+        )
+    return matrix.codings
 
 
 @matrix_app.command("evidence")

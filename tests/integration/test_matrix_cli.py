@@ -194,14 +194,17 @@ def test_bad_by_and_missing_file(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "cannot open" in missing.stderr
 
 
-def test_several_coders_need_choosing(tmp_path: Path) -> None:
+def test_several_coders_give_the_team_consensus_or_one_coder(tmp_path: Path) -> None:
     rows = [
         row("f1", "R1", "uitvoerend", "Wij hebben elkaar nodig.", **coded(A, "present")),
         row("f1", "R1", "uitvoerend", "Wij hebben elkaar nodig.", **coded(A, "absent", "bob")),
     ]
     path = write_jsonl(tmp_path / "two.jsonl", rows)
-    clash = run("--fragments", path)
-    assert clash.exit_code == 1 and "--coder" in clash.stderr
+    team = run("--fragments", path, "--format", "json")
+    assert team.exit_code == 0, team.output
+    data = json.loads(team.stdout)
+    assert cell(data, A, "all")["verdict"] == "not discussed"
+    assert [d["fragment"] for d in data["disagreements"]] == ["f1"]
     bob = run("--fragments", path, "--coder", "bob", "--format", "json")
     assert cell(json.loads(bob.stdout), A, "all")["verdict"] == "absent"
 

@@ -12,9 +12,14 @@ import numpy as np
 import pytest
 
 from autocoder.codebook import load_codebook, parse_codebook
-from autocoder.errors import CodebookMismatchError, FewExamplesWarning, ModelError
+from autocoder.errors import (
+    CodebookMismatchError,
+    FewExamplesWarning,
+    ModelError,
+    ModelFilesWarning,
+)
 from autocoder.jsonl import read_records
-from autocoder.modeldir import ESTIMATOR, load_model, save_model
+from autocoder.modeldir import ESTIMATOR, MANIFEST, file_manifest, load_model, save_model
 from autocoder.pipeline import codebook_source
 from autocoder.records import NO_FACTOR_KEY
 from autocoder.train import train_model, training_set
@@ -100,12 +105,22 @@ def copy_model(saved_dir, tmp_path):
     return target
 
 
+def reseal(target):
+    """Rewrite the manifest, as someone editing the files on purpose would."""
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    meta[MANIFEST] = file_manifest(target)
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
 def test_foreign_type_in_estimator_is_refused(saved_dir, tmp_path):
     target = copy_model(saved_dir, tmp_path)
     tree = {"dict": {"features": {"object": "sklearn.tree.DecisionTreeClassifier", "state": {}}}}
     buffer = io.BytesIO()
     np.savez(buffer, tree=np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))
     (target / ESTIMATOR).write_bytes(buffer.getvalue())
+    with pytest.raises(ModelError, match="does not match its manifest"):
+        load_model(target)
+    reseal(target)
     with pytest.raises(ModelError, match="allow-list"):
         load_model(target)
 
@@ -126,7 +141,13 @@ def test_loading_a_model_imports_only_the_classes_it_holds(saved_dir):
 def test_a_model_saved_by_an_older_autocoder_asks_to_be_trained_again(saved_dir, tmp_path):
     target = copy_model(saved_dir, tmp_path)
     (target / ESTIMATOR).rename(target / "estimator.skops")
-    with pytest.raises(ModelError, match=r"older autocoder .*train it again"):
+    meta = json.loads((target / "meta.json").read_text(encoding="utf-8"))
+    del meta[MANIFEST]  # older versions wrote none
+    (target / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    with (
+        pytest.warns(ModelFilesWarning),
+        pytest.raises(ModelError, match=r"older autocoder .*train it again"),
+    ):
         load_model(target)
 
 
@@ -156,6 +177,9 @@ def test_pickle_inside_the_archive_is_not_executed(saved_dir, tmp_path):
         with zipfile.ZipFile(target / ESTIMATOR, "a") as archive:
             archive.writestr(name, payload)
         with pytest.raises(ModelError):
+            load_model(target)
+        reseal(target)
+        with pytest.raises(ModelError, match=r"allow-list|not allowed|pickle"):
             load_model(target)
     assert not marker.exists()
 

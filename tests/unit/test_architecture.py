@@ -59,7 +59,7 @@ CLASSIFY = (
     "classify.transformer",
     "classify.transformer_train",
 )
-MODELS = ("estimator_file", "modeldir", "train", "evaluate")
+MODELS = ("estimator_file", "model_versions", "modeldir", "train", "evaluate")
 STORE = ("store_schema", "store_read", "store")
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = (
@@ -75,6 +75,7 @@ MATRIX = (
     "matrix_model",
     "matrix_priority",
     "matrix",
+    "matrix_team",
     "matrix_sheets",
     "report_plots",
     "report_html",
