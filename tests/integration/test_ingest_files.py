@@ -238,6 +238,66 @@ def test_odt_with_doctype_refused(build_odt, tmp_path: Path) -> None:
         read(bad, metadata={})
 
 
+def renamed_main_part(good: Path, target: Path, main: bytes) -> Path:
+    """``good`` with its main part moved to word/document.bin, declared there as the main part."""
+    with zipfile.ZipFile(good) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info).replace(b"word/document.xml", b"word/document.bin")
+            name = info.filename.replace("document.xml", "document.bin")
+            new.writestr(name, main if name == "word/document.bin" else data)
+    return target
+
+
+def test_renamed_main_part_is_read_but_its_dtd_refused(build_docx, tmp_path: Path) -> None:
+    """The guard goes by what the parser parses, not by the part's name or its first bytes."""
+    good = build_docx("good.docx", ["Tekst van een verslag."])
+    body = zipfile.ZipFile(good).read("word/document.xml").split(b"?>", 1)[1].lstrip()
+    plain = renamed_main_part(good, tmp_path / "renamed.docx", body)
+    assert read(plain, metadata={}).text == "Tekst van een verslag."
+    dtd = BILLION_LAUGHS.split(b"?>", 1)[1]
+    for padding in (b" " * 100, b"\n\t" * 5000, b"<!-- opmerking -->" + b" " * 200):
+        bad = renamed_main_part(good, tmp_path / "bad.docx", padding + dtd + body)
+        with pytest.raises(InputError, match="DOCTYPE"):
+            read(bad, metadata={})
+    garbage = renamed_main_part(good, tmp_path / "garbage.docx", b"\x01\x02 geen xml")
+    with pytest.raises(InputError, match=r"damaged \.docx \(broken part inside\)"):
+        read(garbage, metadata={})  # declared XML, so parsed by the guard whatever it looks like
+
+
+def test_dtd_after_long_prolog_in_any_part_refused(build_docx, build_odt, tmp_path: Path) -> None:
+    """A DTD after 64+ bytes of prolog in a part named neither .xml nor .rels, in any encoding."""
+    dtd = BILLION_LAUGHS.split(b"?>", 1)[1].decode()
+    part = (" \n" * 40 + "<!-- opmerking -->" + dtd + "<a/>").encode()
+    wide = (" " * 70 + dtd + "<a/>").encode("utf-16-le")  # no BOM
+    paths = [
+        rezip(build_docx("d.docx", ["Tekst."]), tmp_path / "d2.docx", x=part),
+        rezip(build_odt("o.odt", ["Tekst."]), tmp_path / "o2.odt", x=part),
+        rezip(build_docx("w.docx", ["Tekst."]), tmp_path / "w2.docx", x=wide),
+    ]
+    for path in paths:
+        with pytest.raises(InputError, match="DOCTYPE"):
+            read(path, metadata={})
+
+
+def test_odt_part_with_whitespace_and_dtd_refused(build_odt, tmp_path: Path) -> None:
+    good = build_odt("good.odt", ["Tekst."])
+    styles = zipfile.ZipFile(good).read("styles.xml").split(b"?>", 1)[-1].lstrip()
+    bad = rezip(
+        good,
+        tmp_path / "bad.odt",
+        {"styles.xml": b" " * 200 + BILLION_LAUGHS.split(b"?>", 1)[1] + styles},
+    )
+    with pytest.raises(InputError, match="DOCTYPE"):
+        read(bad, metadata={})
+
+
+def test_images_and_binary_parts_stay_accepted(build_docx, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    printer = "HP LaserJet".encode("utf-16-le") + bytes(300)
+    path = rezip(build_docx("i.docx", ["Tekst."]), tmp_path / "i2.docx", img=png, printer=printer)
+    assert read(path, metadata={}).text == "Tekst."
+
+
 def test_oversize_docx_refused_before_parsing(build_docx) -> None:
     path = build_docx("big.docx", ["Tekst."])
     with pytest.raises(FileTooLargeError, match="max_file_bytes"):

@@ -28,6 +28,7 @@ from autocoder.ingest import (
     read_report,
     read_reports,
 )
+from autocoder.ingest_zip import Prolog, prolog_kind
 from autocoder.records import Group, Report, ReportMeta
 
 DUTCH = "De respondent is geïnteresseerd, één keer, ‘quotes’ – € 5 en coördinatie."
@@ -319,3 +320,22 @@ def test_read_reports_reports_bad_metadata_once_and_carries_on(tmp_path: Path) -
     results = list(read_reports([tmp_path]))
     assert isinstance(results[0], InputError) and "leeftijd" in str(results[0])
     assert [r.source for r in results[1:]] == ["a.txt", "b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<a/>", Prolog.XML),
+        (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- x -->\n<?pi y?>  <a/>', Prolog.XML),
+        (b" " * 500 + b"<!DOCTYPE a []><a/>", Prolog.DTD),
+        (b"<?xml version='1.0'?>" + b"<!-- lang -->" * 50 + b"<!ENTITY x 'y'>", Prolog.DTD),
+        ("\ufeff   <!DOCTYPE a><a/>".encode("utf-16-be"), Prolog.DTD),
+        ("  <!DOCTYPE a><a/>".encode("utf-32-le"), Prolog.DTD),
+        ("<?xml version='1.0'?><!DOCTYPE a><a/>".encode("cp037"), Prolog.DTD),
+        (b"\x89PNG\r\n\x1a\n<!DOCTYPE", Prolog.NOT_XML),
+        (b"", Prolog.NOT_XML),
+        (b"   gewone tekst <a/>", Prolog.NOT_XML),
+    ],
+)
+def test_prolog_kind_looks_past_the_whole_prolog(data: bytes, expected: Prolog) -> None:
+    assert prolog_kind(data) is expected
