@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from autocoder.cli.app import app, handles_errors, out
+from autocoder.cli.app import app, handles_errors, out, show_warnings
 from autocoder.errors import OptionalDependencyError
 
 
@@ -26,11 +26,13 @@ def review(
 ) -> None:
     """Review suggestions in a local web app (Ctrl+C stops it)."""
     try:
-        from autocoder.review.server import serve
+        from autocoder.review.server import exposure_warning, serve
     except ImportError as exc:
         raise OptionalDependencyError(
             f"the review app needs the review extra: pip install 'autocoder[review]' ({exc})"
         ) from None
+
+    show_warnings([warning] if (warning := exposure_warning(host)) else [])
 
     def announce(url: str) -> None:
         out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)
