@@ -84,6 +84,10 @@ class MetadataWarning(AutocoderWarning):
     """A report without (complete) metadata; the missing fields become 'unknown'."""
 
 
+class SkippedFileWarning(AutocoderWarning):
+    """A file in a report folder that is no report file type; it is left out, by name."""
+
+
 class FewExamplesWarning(AutocoderWarning):
     """A code with too few training examples to learn it well."""
 

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 
@@ -315,8 +316,43 @@ def test_zip_that_is_not_a_word_file(tmp_path: Path) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "hallo")
     (tmp_path / "fake.docx").write_bytes(buffer.getvalue())
-    with pytest.raises(InputError, match="not a Word file"):
+    with pytest.raises(InputError, match=r"plain zip archive \(no Word or OpenDocument text"):
         read(tmp_path / "fake.docx", metadata={})
+
+
+def test_file_of_another_format_than_its_name_says(
+    build_docx, build_odt, build_pdf, tmp_path: Path
+) -> None:
+    """Magic bytes, not the name, say what a file is: one line on what it is and what to do."""
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "Respondent"
+    workbook.save(tmp_path / "tabel.xlsx")
+    real = {
+        "pdf": build_pdf("echt.pdf", ["Een verslag."]).read_bytes(),
+        "docx": build_docx("echt.docx", ["Een verslag."]).read_bytes(),
+        "odt": build_odt("echt.odt", ["Een verslag."]).read_bytes(),
+        "xlsx": (tmp_path / "tabel.xlsx").read_bytes(),
+        "rtf": b"{\\rtf1\\ansi Een verslag.}",
+    }
+    cases = {
+        "verslag.docx": ("pdf", "this is a PDF, not a .docx file: rename it to verslag.pdf"),
+        "anders.docx": ("odt", "this is an OpenDocument text (.odt), not a .docx file: rename it "
+                        "to anders.odt"),
+        "werk.odt": ("docx", "this is a Word document (.docx), not a .odt file: rename it to "
+                     "werk.docx"),
+        "scan.pdf": ("docx", "this is a Word document (.docx), not a .pdf file: rename it to "
+                     "scan.docx"),
+        "notities.txt": ("pdf", "this is a PDF, not a .txt file: rename it to notities.pdf"),
+        "tabel.docx": ("xlsx", "this is an Excel workbook, not a .docx file: save the report "
+                       "itself as one of .txt, .md, .docx, .odt, .pdf"),
+        "brief.docx": ("rtf", "this is an RTF document, not a .docx file: open it in its word "
+                       "processor and save it as .docx, then retry"),
+    }  # fmt: skip
+    for name, (kind, reason) in cases.items():
+        (tmp_path / name).write_bytes(real[kind])
+        with pytest.raises(InputError) as info:
+            read(tmp_path / name, metadata={})
+        assert str(info.value) == f"{name}: {reason}"
 
 
 # --- shipped examples -----------------------------------------------------------------------
@@ -349,3 +385,13 @@ def test_make_examples_is_deterministic(tmp_path: Path) -> None:
     for name in ("respondent-a.docx", "respondent-b.txt"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
         assert (tmp_path / "one" / name).read_bytes() == (EXAMPLES / name).read_bytes()
+
+
+def test_over_long_docx_paragraph_is_refused_naming_it(build_docx) -> None:
+    path = build_docx("lang.docx", ["Eerste alinea.", "Tweede alinea, " + "heel " * 20 + "lang."])
+    with pytest.raises(FileTooLargeError) as info:
+        read(path, limits=Limits(max_line_chars=100), metadata={})
+    assert str(info.value).startswith(
+        "lang.docx: a line of 120 characters (paragraph 2), over the limit of 100: "
+    )
+    assert read(path, limits=Limits(max_line_chars=120), metadata={}).text.startswith("Eerste")
