@@ -37,6 +37,7 @@ ODF_PATH, ODF_TYPE = ODF_NS + "full-path", ODF_NS + "media-type"
 # Whitespace, processing instructions (the XML declaration too) and comments: the prolog
 # before a DOCTYPE or the root element may hold any number of them.
 PROLOG_MISC = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+PROLOG_PREFIX = 65536  # bytes scanned first; a longer prolog is followed to its end
 WIDE_HEADS = (
     ((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "utf-32"),  # before UTF-16: same first bytes
     ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16"),
@@ -146,14 +147,30 @@ def _check_xml_member(
 
 
 def prolog_kind(data: bytes) -> Prolog:
-    """What comes first after the whole prolog (BOM, space, XML declaration, PIs, comments)."""
-    text = _ascii_compatible(data)
+    """What comes first after the whole prolog (BOM, space, XML declaration, PIs, comments).
+
+    Scans a prefix first and more of the part only while the prolog has not ended.
+    """
+    size = PROLOG_PREFIX
+    while True:
+        whole = size >= len(data)
+        kind = _scan_prolog(_ascii_compatible(data[:size]), whole)
+        if kind is not None:
+            return kind
+        size *= 16
+
+
+def _scan_prolog(text: bytes, whole: bool) -> Prolog | None:
+    """None when ``text`` (not ``whole``) ends before the prolog does."""
     position = 0
     while (match := PROLOG_MISC.match(text, position)) and match.end() > position:
         position = match.end()
-    if text.startswith(b"<!", position):  # <!DOCTYPE (or anything else no prolog may hold)
+    rest = text[position : position + 4]
+    if not whole and (len(text) - position < 4 or rest.startswith((b"<?", b"<!--"))):
+        return None  # the prefix ends inside the prolog or in an open PI or comment
+    if rest.startswith(b"<!"):  # <!DOCTYPE (or anything else no prolog may hold)
         return Prolog.DTD
-    return Prolog.XML if text.startswith(b"<", position) else Prolog.NOT_XML
+    return Prolog.XML if rest.startswith(b"<") else Prolog.NOT_XML
 
 
 def _ascii_compatible(data: bytes) -> bytes:

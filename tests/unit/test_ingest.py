@@ -361,6 +361,11 @@ def test_read_reports_reports_bad_metadata_once_and_carries_on(tmp_path: Path) -
         ("\ufeff   <!DOCTYPE a><a/>".encode("utf-16-be"), Prolog.DTD),
         ("  <!DOCTYPE a><a/>".encode("utf-32-le"), Prolog.DTD),
         ("<?xml version='1.0'?><!DOCTYPE a><a/>".encode("cp037"), Prolog.DTD),
+        (b" " * 200_000 + b"<!DOCTYPE a []><a/>", Prolog.DTD),  # past the first prefix
+        (b"<!--" + b"x" * 100_000 + b"--><!DOCTYPE a><a/>", Prolog.DTD),
+        (b"<!--" + b"x" * 100_000 + b"--><a/>", Prolog.XML),
+        (b" " * 65534 + b"<!-- -->" + b"<a/>", Prolog.XML),  # a comment across the prefix end
+        (("\ufeff" + " " * 70_000 + "<!DOCTYPE a><a/>").encode("utf-16-le"), Prolog.DTD),
         (b"\x89PNG\r\n\x1a\n<!DOCTYPE", Prolog.NOT_XML),
         (b"", Prolog.NOT_XML),
         (b"   gewone tekst <a/>", Prolog.NOT_XML),
