@@ -395,3 +395,19 @@ def test_over_long_docx_paragraph_is_refused_naming_it(build_docx) -> None:
         "lang.docx: a line of 120 characters (paragraph 2), over the limit of 100: "
     )
     assert read(path, limits=Limits(max_line_chars=120), metadata={}).text.startswith("Eerste")
+
+
+def test_odt_part_odfpy_cannot_parse_is_refused_and_not_printed(
+    build_odt, tmp_path: Path, capfd
+) -> None:
+    """odfpy prints a part it fails to parse to stdout (report text) and goes on with less."""
+    good = build_odt("good.odt", ["Vertrouwelijke tekst van het verslag."])
+    content = zipfile.ZipFile(good).read("content.xml")
+    # well-formed, but odfpy adds a second xmlns:meta as it sees no " xmlns:meta" (a space)
+    broken = content.replace(b" xmlns:meta=", b"\nxmlns:meta=", 1)
+    assert broken != content
+    bad = rezip(good, tmp_path / "bad.odt", {"content.xml": broken})
+    with pytest.raises(InputError, match=r"cannot read this \.odt \(damaged\)"):
+        read(bad, metadata={})
+    printed = capfd.readouterr()
+    assert "Vertrouwelijke" not in printed.out + printed.err
