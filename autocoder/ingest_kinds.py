@@ -50,6 +50,7 @@ KINDS = {
 }
 ZIP_FOLDERS = (("word/", "docx"), ("xl/", "xlsx"), ("ppt/", "pptx"))
 ODF_TEXT_TYPE = b"application/vnd.oasis.opendocument.text"
+OOXML_TYPES, ODF_MANIFEST = "[Content_Types].xml", "META-INF/manifest.xml"
 
 
 def sniff_kind(raw: bytes) -> str | None:
@@ -78,6 +79,8 @@ def _zip_kind(raw: bytes) -> str | None:
     for folder, kind in ZIP_FOLDERS:
         if any(name.startswith(folder) for name in names):
             return kind
+    if OOXML_TYPES in names or ODF_MANIFEST in names:
+        return None  # a package laid out unusually: its extractor judges it
     return "zip"
 
 

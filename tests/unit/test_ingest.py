@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import unicodedata
 import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from autocoder.ingest import (
     read_report,
     read_reports,
 )
+from autocoder.ingest_kinds import sniff_kind
 from autocoder.ingest_zip import Prolog, prolog_kind
 from autocoder.records import Group, Report, ReportMeta
 
@@ -390,3 +393,30 @@ def test_over_long_line_is_refused_naming_its_file_line(tmp_path: Path) -> None:
     )
     path.write_text(FRONT + "---\n" + body.replace("einde ", "einde\n"), encoding="utf-8")
     assert len(read_quietly(path).text) > 3_000_000  # the same text in lines is read
+
+
+def zip_of(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<a/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        (b"%PDF-1.7\n", "pdf"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(8), "ole"),
+        (b"{\\rtf1\\ansi x}", "rtf"),
+        (zip_of("[Content_Types].xml", "word/document.xml"), "docx"),
+        (zip_of("[Content_Types].xml", "xl/workbook.xml"), "xlsx"),
+        (zip_of("notities.txt"), "zip"),
+        (zip_of("[Content_Types].xml", "inhoud/hoofd.xml"), None),  # unusual layout
+        (zip_of("META-INF/manifest.xml", "content.xml"), None),  # ODF without mimetype
+        (b"PK\x03\x04 afgebroken", None),
+        (b"Gewone tekst.", None),
+    ],
+)
+def test_sniff_kind_by_magic_bytes_and_members(raw: bytes, kind: str | None) -> None:
+    assert sniff_kind(raw) == kind
