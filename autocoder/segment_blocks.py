@@ -211,7 +211,8 @@ def _leading_header(text: str, blocks: list[Block]) -> int:
         count += 1
     if count == len(blocks):
         return 0
-    if count >= 2 or (count == 1 and _LABEL_LINE.match(text[blocks[0].start : blocks[0].end])):
+    line_start = text.rfind("\n", 0, blocks[0].start) + 1  # with its label ("Respondent: R02")
+    if count >= 2 or (count == 1 and _LABEL_LINE.match(text[line_start : blocks[0].end])):
         return count
     return 0
 
