@@ -20,7 +20,7 @@ from warnings import catch_warnings, simplefilter
 
 from autocoder.agreement_result import LeftOut, UnitRow
 from autocoder.codebook import Codebook
-from autocoder.errors import InputError, MetadataWarning
+from autocoder.errors import InputError, MetadataWarning, SkippedFileWarning
 from autocoder.ingest import iter_report_paths, read_reports
 from autocoder.records import NO_FACTOR_KEY, UNKNOWN, Fragment, Report
 
@@ -318,6 +318,7 @@ def report_texts(
     if reports_dir is not None and needed - found.keys():
         with catch_warnings():
             simplefilter("ignore", MetadataWarning)
+            simplefilter("ignore", SkippedFileWarning)  # other files beside the reports
             for item in read_reports(iter_report_paths([reports_dir])):
                 if isinstance(item, InputError):
                     warnings.append(f"report not read: {item}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Hashable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from autocoder.errors import CodebookError
 
@@ -22,6 +24,7 @@ DEFAULT_CODEBOOK = "samenwerking"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}$"
 MAX_CODEBOOK_BYTES = 2 * 1024 * 1024
+DUPLICATE_ID = "duplicate_code_id"
 
 
 class _Strict(BaseModel):
@@ -80,7 +83,7 @@ class Codebook(_Strict):
         seen: set[str] = set()
         for code in self.codes:
             if code.id in seen:
-                raise ValueError(f"code id {code.id!r} appears twice")
+                raise PydanticCustomError(DUPLICATE_ID, f"code id {code.id!r} appears twice")
             seen.add(code.id)
         return self
 
@@ -105,34 +108,125 @@ class Codebook(_Strict):
         return {q: code.id for code in self.codes for q in code.questions}
 
 
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A key given twice in one YAML mapping; PyYAML would keep the last one silently."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a mapping with the same key twice (merge keys ``<<`` aside)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and first.setdefault(key, line) != line:
+                raise DuplicateKeyError(
+                    problem=f"key {key!r} appears twice in one mapping (first at line "
+                    f"{first[key]}): keep one of them",
+                    problem_mark=key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     """Validate YAML text; errors name the field path and the line in the file."""
+    loader = UniqueKeyLoader(text)
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except DuplicateKeyError as exc:
+        raise CodebookError(f"{source}:{exc.problem_mark.line + 1}: {exc.problem}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise CodebookError(f"{where}: not valid YAML ({_first_line(exc)})") from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise CodebookError(f"{source}: a codebook is a YAML mapping with id, name, codes, ...")
     try:
         return Codebook.model_validate(data)
     except ValidationError as exc:
-        raise CodebookError(_describe(exc, root, source)) from exc
+        raise CodebookError(_describe(exc, root, source, text)) from exc
 
 
-def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
-    error = exc.errors()[0]
+def _duplicate_code_ids(root: yaml.Node | None) -> list[tuple[int, str]]:
+    """(line, message) for each code whose id an earlier code already has."""
+    codes = _child(root, "codes")
+    first: dict[str, int] = {}
+    found: list[tuple[int, str]] = []
+    for index, code in enumerate(codes.value if isinstance(codes, yaml.SequenceNode) else []):
+        id_node = _child(code, "id")
+        if not isinstance(id_node, yaml.ScalarNode):
+            continue
+        line = id_node.start_mark.line + 1
+        if first.setdefault(id_node.value, line) != line:
+            found.append(
+                (
+                    line,
+                    f"field codes[{index}].id: code id {id_node.value!r} appears twice (first "
+                    f"at line {first[id_node.value]}): give each code its own id",
+                )
+            )
+    return found
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for name, value in node.value if name.value == key), None)
+
+
+def _describe(exc: ValidationError, root: yaml.Node | None, source: str, text: str) -> str:
+    """Every problem on a line of its own, each with its line, in file order."""
+    rows = text.splitlines()
+    errors = exc.errors()
+    problems = [
+        _problem(error, root, rows)
+        for error in errors
+        if error["type"] != DUPLICATE_ID and not _follows_from_items(error, errors)
+    ]
+    problems = sorted(problems + _duplicate_code_ids(root), key=lambda problem: problem[0])
+    lines = [f"{source}:{line}: {text}" if line else f"{source}: {text}" for line, text in problems]
+    if len(lines) == 1:
+        return lines[0]
+    return f"{source}: {len(lines)} problems\n" + "\n".join(lines)
+
+
+def _follows_from_items(error: ErrorDetails, errors: list[ErrorDetails]) -> bool:
+    """A list "too short" only because its items failed: their errors say what is wrong."""
+    loc = error["loc"]
+    return error["type"] == "too_short" and any(
+        other["loc"][: len(loc)] == loc and len(other["loc"]) > len(loc) for other in errors
+    )
+
+
+def _problem(error: ErrorDetails, root: yaml.Node | None, rows: list[str]) -> tuple[int, str]:
     loc = [part for part in error["loc"] if not str(part).startswith("function-")]
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-    line = _line_of(root, loc)
-    where = f"{source}:{line}" if line else source
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (remove it or check its spelling)"
-    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-    return f"{where}: field {path or '(top)'}: {message}{more}"
+    line = _line_of(root, loc) or 0
+    if error["input"] is None and loc and 0 < line <= len(rows):
+        message += _comment_hint(str(loc[-1]), rows[line - 1])
+    return line, f"field {path or '(top)'}: {message}"
+
+
+def _comment_hint(key: str, row: str) -> str:
+    """An unquoted ``#`` after the colon starts a YAML comment: the value is read as empty."""
+    match = re.match(rf"\s*(?:-\s+)?{re.escape(key)}\s*:\s+(#\S*)(.*)$", row)
+    if match is None:
+        return ""
+    value = match.group(1) if key == "colour" else (match.group(1) + match.group(2)).strip()
+    what = "the colour" if key == "colour" else "the value"
+    return (
+        f" (empty: YAML reads an unquoted # as the start of a comment; quote {what}: "
+        f"{key}: '{value}')"
+    )
 
 
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:

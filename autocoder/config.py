@@ -17,6 +17,7 @@ class Limits(BaseModel):
     max_zip_ratio: float = Field(200.0, gt=1, description="largest compression ratio of a member")
     max_zip_members: int = Field(5000, gt=0, description="most members in a .docx/.odt")
     max_text_chars: int = Field(20_000_000, gt=0, description="longest extracted report text")
+    max_line_chars: int = Field(100_000, gt=0, description="longest line (paragraph) of a report")
     max_jsonl_line_chars: int = Field(1_000_000, gt=0, description="longest JSONL line")
 
 

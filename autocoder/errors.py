@@ -96,6 +96,10 @@ class ModelFilesWarning(AutocoderWarning):
     """A model directory whose files cannot be checked, or saved with other library versions."""
 
 
+class SkippedFileWarning(AutocoderWarning):
+    """A file in a report folder that is no report file type; it is left out, by name."""
+
+
 class FewExamplesWarning(AutocoderWarning):
     """A code with too few training examples to learn it well."""
 

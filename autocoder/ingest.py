@@ -13,19 +13,31 @@ from __future__ import annotations
 import hashlib
 import os
 import unicodedata
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from autocoder.config import DEFAULT_SETTINGS, Limits
-from autocoder.errors import FileTooLargeError, InputError, UnsupportedFormatError
+from autocoder.errors import FileTooLargeError, InputError, SkippedFileWarning
 from autocoder.ingest_docx import docx_text
 from autocoder.ingest_formats import odt_text, pdf_text
+from autocoder.ingest_kinds import (
+    DOCUMENT_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    refuse_other_kind,
+    refuse_unsupported,
+    skipped_reason,
+)
 from autocoder.ingest_meta import METADATA_FILE, load_metadata_csv, merge_meta, split_front_matter
-from autocoder.ingest_text import decode_text, normalise_text, plain_text, read_bytes
+from autocoder.ingest_text import (
+    decode_text,
+    normalise_text,
+    plain_text,
+    read_bytes,
+    refuse_long_lines,
+)
 from autocoder.records import Report, ReportMeta
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".odt", ".pdf")
-SUFFIX_LIST = ", ".join(SUPPORTED_SUFFIXES)
 EXTRACTORS = {".docx": docx_text, ".odt": odt_text, ".pdf": pdf_text}
 DEFAULT_LIMITS = DEFAULT_SETTINGS.limits
 
@@ -46,17 +58,29 @@ def iter_report_paths(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def _folder_reports(folder: Path) -> Iterator[Path]:
+    """Report files, and word-processor files it cannot read (named as skipped when read);
+    any other file is left out with a SkippedFileWarning naming it."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
-        found.extend(Path(root, name) for name in files if _is_report_name(name))
+        for name in files:
+            if _is_report_name(name):
+                found.append(Path(root, name))
+            elif not _is_bookkeeping(name):
+                warnings.warn(SkippedFileWarning(skipped_reason(name)), stacklevel=2)
     yield from sorted(found)
 
 
+def _is_bookkeeping(name: str) -> bool:
+    """Hidden files, Word's ~$ lock files and metadata.csv: never reports, never warned about."""
+    return name.startswith((".", "~$")) or name.lower() == METADATA_FILE
+
+
 def _is_report_name(name: str) -> bool:
-    if name.startswith((".", "~$")) or name.lower() == METADATA_FILE:
-        return False
-    return Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+    suffix = Path(name).suffix.lower()
+    return not _is_bookkeeping(name) and (
+        suffix in SUPPORTED_SUFFIXES or suffix in DOCUMENT_SUFFIXES
+    )
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -95,20 +119,21 @@ def read_report(
     path = Path(path)
     source = unicodedata.normalize("NFC", path.name)
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise UnsupportedFormatError(
-            source,
-            f"unsupported file type '{suffix or 'none'}': save it as one of {SUFFIX_LIST}",
-        )
+    refuse_unsupported(suffix, source)
     raw = read_bytes(path, source, limits)
+    refuse_other_kind(raw, suffix, source)
+    first_line = None  # extracted text has paragraphs, not file lines
     if suffix in (".txt", ".md"):
-        front, text = split_front_matter(normalise_text(plain_text(raw, source)), source)
+        whole = normalise_text(plain_text(raw, source))
+        front, text = split_front_matter(whole, source)
+        first_line = whole.count("\n", 0, len(whole) - len(text)) + 1
     else:
         front, text = {}, normalise_text(EXTRACTORS[suffix](raw, source, limits))
     if len(text) > limits.max_text_chars:
         raise FileTooLargeError(
             source, f"text longer than {limits.max_text_chars} characters: split the report"
         )
+    refuse_long_lines(text, source, limits, first_line)
     if not text.strip():
         raise InputError(source, "no text found: check that this is the right file")
     if metadata is None:

@@ -14,7 +14,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING
 
 from autocoder.config import Limits
@@ -57,11 +57,17 @@ def odt_text(raw: bytes, source: str, limits: Limits) -> str:
         raise InputError(source, "password-protected .odt: save a copy without password first")
     from odf import opendocument  # here: most runs read no .odt, and odfpy is slow to import
 
+    damaged = InputError(source, "cannot read this .odt (damaged): save it again")
+    printed = io.StringIO()
     try:
-        document = opendocument.load(io.BytesIO(raw))
+        # odfpy prints a part it fails to parse (report text) to stdout and carries on
+        with redirect_stdout(printed):
+            document = opendocument.load(io.BytesIO(raw))
         body = getattr(document, "text", None)
     except Exception as exc:  # odfpy raises many types on damaged input
-        raise InputError(source, "cannot read this .odt (damaged): save it again") from exc
+        raise damaged from exc
+    if printed.getvalue():
+        raise damaged  # a part did not parse: the text would be incomplete
     if body is None:
         raise InputError(source, "not an OpenDocument text file: save it as .odt from a writer")
     try:

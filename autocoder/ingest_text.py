@@ -89,3 +89,27 @@ def normalise_text(text: str) -> str:
     """NFC; CRLF/CR to LF; no BOM; other control characters become a space. Idempotent."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
     return unicodedata.normalize("NFC", CONTROL_CHARS.sub(" ", text))
+
+
+def refuse_long_lines(text: str, source: str, limits: Limits, first_line: int | None) -> None:
+    """Refuse a line longer than ``limits.max_line_chars``: no paragraph of a report is that
+    long (a broken export), and cutting it blindly would make meaningless fragments.
+
+    ``first_line`` is the file line of the text's first line (plain text); None for extracted
+    text, whose lines are counted as paragraphs.
+    """
+    limit = limits.max_line_chars
+    paragraph = 0
+    for number, line in enumerate(text.split("\n")):
+        paragraph += bool(line)
+        if len(line) <= limit:
+            continue
+        what = f"a line of {len(line):,} characters" + (
+            "" if first_line else f" (paragraph {paragraph})"
+        )
+        raise FileTooLargeError(
+            source,
+            f"{what}, over the limit of {limit:,}: no report paragraph is that long (a broken "
+            "export?); put line breaks between its paragraphs and retry",
+            line=None if first_line is None else first_line + number,
+        )

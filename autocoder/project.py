@@ -21,7 +21,7 @@ from itertools import islice
 from pathlib import Path
 
 from autocoder.codebook import parse_codebook
-from autocoder.errors import CodebookError, InputError, ModelError, StoreError
+from autocoder.errors import CodebookError, InputError, ModelError, StoreError, collected_warnings
 from autocoder.ingest import iter_report_paths
 from autocoder.modeldir import CODEBOOK, read_meta
 from autocoder.project_export import export_project
@@ -113,7 +113,9 @@ def _report_files(paths: Sequence[Path], summary: CodeSummary) -> list[Path]:
     files: list[Path] = []
     for given in paths:
         try:
-            files.extend(iter_report_paths([given]))
+            with collected_warnings() as messages:  # files in a folder that are left out
+                files.extend(iter_report_paths([given]))
+            summary.warnings.extend(messages)
         except InputError as exc:
             summary.failures.append(exc)
     return list(dict.fromkeys(path.resolve() for path in files))

@@ -34,8 +34,9 @@ Structure rules:
   more than a label: a title, the date and place, "Respondent: mevr. J. de Vries", the cells
   of a metadata table) holds no answers: there, a one-line paragraph of at most
   HEADER_LINE_WORDS words without final punctuation ("Datum", "4 maart 2026", "Duur: 60
-  minuten") is not a fragment. Sentences there (an introduction of the respondent) stay; a
-  report without any question or turn keeps all.
+  minuten") is not a fragment. Sentences there (an introduction of the respondent) stay. In a
+  report without any question or turn only a leading run of such lines that prose follows is
+  header (two or more, or one "Label: value" line: a metadata table's cells); the rest stays.
 - A list item is one fragment, also in the sentence unit; unindented lines under an item
   that ends a sentence start a new paragraph. A bold lead-in ("**Tijd:** ...") at the start
   of a line is a label and not part of the fragment.
@@ -188,8 +189,8 @@ def report_blocks(text: str) -> list[Block]:
         if line.kind != BLANK:
             builder.last_kind = line.kind
     builder.close()
-    if builder.in_header:  # no question or turn at all: there is no header to tell apart
-        return builder.blocks
+    if builder.in_header:  # no question or turn at all: only a leading run of labels is header
+        return builder.blocks[_leading_header(text, builder.blocks) :]
     drop = {i for i in builder.header_blocks if _header_line(text, builder.blocks[i])}
     return [block for i, block in enumerate(builder.blocks) if i not in drop]
 
@@ -199,6 +200,21 @@ def _ends_header(text: str, line: Line) -> bool:
     if line.kind == QUESTION or (line.kind == HEADING and line.number is not None):
         return True
     return line.kind == TURN and not _label_like(text[line.start : line.end])
+
+
+def _leading_header(text: str, blocks: list[Block]) -> int:
+    """How many blocks open a report without questions or turns as its header: a run of label
+    and value lines (a metadata table's cells, "Datum: 3 maart 2026") that prose follows; two
+    or more such lines, or one "Label: value" line. Nothing when no prose follows."""
+    count = 0
+    while count < len(blocks) and _header_line(text, blocks[count]):
+        count += 1
+    if count == len(blocks):
+        return 0
+    line_start = text.rfind("\n", 0, blocks[0].start) + 1  # with its label ("Respondent: R02")
+    if count >= 2 or (count == 1 and _LABEL_LINE.match(text[line_start : blocks[0].end])):
+        return count
+    return 0
 
 
 def _header_line(text: str, block: Block) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from autocoder.cli.app import app, handles_errors, out
+from autocoder.cli.app import app, handles_errors, out, show_warnings
 
 
 @app.command("review")
@@ -24,7 +24,9 @@ def review(
     ] = False,
 ) -> None:
     """Review suggestions in a local web app (Ctrl+C stops it)."""
-    from autocoder.review.server import serve
+    from autocoder.review.server import exposure_warning, serve
+
+    show_warnings([warning] if (warning := exposure_warning(host)) else [])
 
     def announce(url: str) -> None:
         out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)

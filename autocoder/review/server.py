@@ -7,6 +7,7 @@ ids nor any text reach the terminal; the server prints one line with the URL to 
 from __future__ import annotations
 
 import html
+import ipaddress
 import os
 import socket
 import tempfile
@@ -35,6 +36,22 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def exposure_warning(host: str) -> str | None:
+    """One warning line when ``host`` is not a loopback address (the app leaves this computer)."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:  # a host name: loopback only if it is localhost
+        address = None
+    if host.lower() in LOOPBACK_NAMES or (address is not None and address.is_loopback):
+        return None
+    where = "every network interface" if address is not None and address.is_unspecified else host
+    return (
+        f"--host {host}: the review app listens on {where}, so other computers on the network "
+        "can reach it and only the token in the link keeps them from the reports; "
+        "use the default --host 127.0.0.1 unless you need this"
+    )
 
 
 def url_for(host: str, port: int, token: str) -> str:

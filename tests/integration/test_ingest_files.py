@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import docx
+import openpyxl
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 
@@ -238,6 +239,66 @@ def test_odt_with_doctype_refused(build_odt, tmp_path: Path) -> None:
         read(bad, metadata={})
 
 
+def renamed_main_part(good: Path, target: Path, main: bytes) -> Path:
+    """``good`` with its main part moved to word/document.bin, declared there as the main part."""
+    with zipfile.ZipFile(good) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info).replace(b"word/document.xml", b"word/document.bin")
+            name = info.filename.replace("document.xml", "document.bin")
+            new.writestr(name, main if name == "word/document.bin" else data)
+    return target
+
+
+def test_renamed_main_part_is_read_but_its_dtd_refused(build_docx, tmp_path: Path) -> None:
+    """The guard goes by what the parser parses, not by the part's name or its first bytes."""
+    good = build_docx("good.docx", ["Tekst van een verslag."])
+    body = zipfile.ZipFile(good).read("word/document.xml").split(b"?>", 1)[1].lstrip()
+    plain = renamed_main_part(good, tmp_path / "renamed.docx", body)
+    assert read(plain, metadata={}).text == "Tekst van een verslag."
+    dtd = BILLION_LAUGHS.split(b"?>", 1)[1]
+    for padding in (b" " * 100, b"\n\t" * 5000, b"<!-- opmerking -->" + b" " * 200):
+        bad = renamed_main_part(good, tmp_path / "bad.docx", padding + dtd + body)
+        with pytest.raises(InputError, match="DOCTYPE"):
+            read(bad, metadata={})
+    garbage = renamed_main_part(good, tmp_path / "garbage.docx", b"\x01\x02 geen xml")
+    with pytest.raises(InputError, match=r"damaged \.docx \(broken part inside\)"):
+        read(garbage, metadata={})  # declared XML, so parsed by the guard whatever it looks like
+
+
+def test_dtd_after_long_prolog_in_any_part_refused(build_docx, build_odt, tmp_path: Path) -> None:
+    """A DTD after 64+ bytes of prolog in a part named neither .xml nor .rels, in any encoding."""
+    dtd = BILLION_LAUGHS.split(b"?>", 1)[1].decode()
+    part = (" \n" * 40 + "<!-- opmerking -->" + dtd + "<a/>").encode()
+    wide = (" " * 70 + dtd + "<a/>").encode("utf-16-le")  # no BOM
+    paths = [
+        rezip(build_docx("d.docx", ["Tekst."]), tmp_path / "d2.docx", x=part),
+        rezip(build_odt("o.odt", ["Tekst."]), tmp_path / "o2.odt", x=part),
+        rezip(build_docx("w.docx", ["Tekst."]), tmp_path / "w2.docx", x=wide),
+    ]
+    for path in paths:
+        with pytest.raises(InputError, match="DOCTYPE"):
+            read(path, metadata={})
+
+
+def test_odt_part_with_whitespace_and_dtd_refused(build_odt, tmp_path: Path) -> None:
+    good = build_odt("good.odt", ["Tekst."])
+    styles = zipfile.ZipFile(good).read("styles.xml").split(b"?>", 1)[-1].lstrip()
+    bad = rezip(
+        good,
+        tmp_path / "bad.odt",
+        {"styles.xml": b" " * 200 + BILLION_LAUGHS.split(b"?>", 1)[1] + styles},
+    )
+    with pytest.raises(InputError, match="DOCTYPE"):
+        read(bad, metadata={})
+
+
+def test_images_and_binary_parts_stay_accepted(build_docx, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    printer = "HP LaserJet".encode("utf-16-le") + bytes(300)
+    path = rezip(build_docx("i.docx", ["Tekst."]), tmp_path / "i2.docx", img=png, printer=printer)
+    assert read(path, metadata={}).text == "Tekst."
+
+
 def test_oversize_docx_refused_before_parsing(build_docx) -> None:
     path = build_docx("big.docx", ["Tekst."])
     with pytest.raises(FileTooLargeError, match="max_file_bytes"):
@@ -255,8 +316,43 @@ def test_zip_that_is_not_a_word_file(tmp_path: Path) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("hello.txt", "hallo")
     (tmp_path / "fake.docx").write_bytes(buffer.getvalue())
-    with pytest.raises(InputError, match="not a Word file"):
+    with pytest.raises(InputError, match=r"plain zip archive \(no Word or OpenDocument text"):
         read(tmp_path / "fake.docx", metadata={})
+
+
+def test_file_of_another_format_than_its_name_says(
+    build_docx, build_odt, build_pdf, tmp_path: Path
+) -> None:
+    """Magic bytes, not the name, say what a file is: one line on what it is and what to do."""
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "Respondent"
+    workbook.save(tmp_path / "tabel.xlsx")
+    real = {
+        "pdf": build_pdf("echt.pdf", ["Een verslag."]).read_bytes(),
+        "docx": build_docx("echt.docx", ["Een verslag."]).read_bytes(),
+        "odt": build_odt("echt.odt", ["Een verslag."]).read_bytes(),
+        "xlsx": (tmp_path / "tabel.xlsx").read_bytes(),
+        "rtf": b"{\\rtf1\\ansi Een verslag.}",
+    }
+    cases = {
+        "verslag.docx": ("pdf", "this is a PDF, not a .docx file: rename it to verslag.pdf"),
+        "anders.docx": ("odt", "this is an OpenDocument text (.odt), not a .docx file: rename it "
+                        "to anders.odt"),
+        "werk.odt": ("docx", "this is a Word document (.docx), not a .odt file: rename it to "
+                     "werk.docx"),
+        "scan.pdf": ("docx", "this is a Word document (.docx), not a .pdf file: rename it to "
+                     "scan.docx"),
+        "notities.txt": ("pdf", "this is a PDF, not a .txt file: rename it to notities.pdf"),
+        "tabel.docx": ("xlsx", "this is an Excel workbook, not a .docx file: save the report "
+                       "itself as one of .txt, .md, .docx, .odt, .pdf"),
+        "brief.docx": ("rtf", "this is an RTF document, not a .docx file: open it in its word "
+                       "processor and save it as .docx, then retry"),
+    }  # fmt: skip
+    for name, (kind, reason) in cases.items():
+        (tmp_path / name).write_bytes(real[kind])
+        with pytest.raises(InputError) as info:
+            read(tmp_path / name, metadata={})
+        assert str(info.value) == f"{name}: {reason}"
 
 
 # --- shipped examples -----------------------------------------------------------------------
@@ -289,3 +385,29 @@ def test_make_examples_is_deterministic(tmp_path: Path) -> None:
     for name in ("respondent-a.docx", "respondent-b.txt"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
         assert (tmp_path / "one" / name).read_bytes() == (EXAMPLES / name).read_bytes()
+
+
+def test_over_long_docx_paragraph_is_refused_naming_it(build_docx) -> None:
+    path = build_docx("lang.docx", ["Eerste alinea.", "Tweede alinea, " + "heel " * 20 + "lang."])
+    with pytest.raises(FileTooLargeError) as info:
+        read(path, limits=Limits(max_line_chars=100), metadata={})
+    assert str(info.value).startswith(
+        "lang.docx: a line of 120 characters (paragraph 2), over the limit of 100: "
+    )
+    assert read(path, limits=Limits(max_line_chars=120), metadata={}).text.startswith("Eerste")
+
+
+def test_odt_part_odfpy_cannot_parse_is_refused_and_not_printed(
+    build_odt, tmp_path: Path, capfd
+) -> None:
+    """odfpy prints a part it fails to parse to stdout (report text) and goes on with less."""
+    good = build_odt("good.odt", ["Vertrouwelijke tekst van het verslag."])
+    content = zipfile.ZipFile(good).read("content.xml")
+    # well-formed, but odfpy adds a second xmlns:meta as it sees no " xmlns:meta" (a space)
+    broken = content.replace(b" xmlns:meta=", b"\nxmlns:meta=", 1)
+    assert broken != content
+    bad = rezip(good, tmp_path / "bad.odt", {"content.xml": broken})
+    with pytest.raises(InputError, match=r"cannot read this \.odt \(damaged\)"):
+        read(bad, metadata={})
+    printed = capfd.readouterr()
+    assert "Vertrouwelijke" not in printed.out + printed.err

@@ -100,3 +100,29 @@ def test_units(tmp_path: Path) -> None:
         counts[unit] = len(records(out))
     assert counts["sentence"] > counts["paragraph"] >= counts["answer"]
     assert segment(folder, "--out", tmp_path / "x.jsonl", "--unit", "word").exit_code != 0
+
+
+def test_metadata_table_without_question_numbers_is_header(tmp_path: Path) -> None:
+    """A report with no question numbers or turns: its metadata table is no fragment."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    make_docx(
+        folder / "r02.docx",
+        [
+            ("h1", "Gespreksverslag"),
+            ("table", [["Respondent", "R02"], ["Datum", "3 maart 2026"], ["Duur", "60 minuten"]]),
+            "De respondent werkt sinds 2019 bij het Veiligheidshuis. Het overleg loopt goed.",
+            "Over de gemeente is ze minder te spreken",
+            ("table", [["Knelpunt", "Capaciteit"]]),
+        ],
+    )
+    out = tmp_path / "fragments.jsonl"
+    result = segment(folder, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [row["text"] for row in records(out)] == [
+        "De respondent werkt sinds 2019 bij het Veiligheidshuis.",
+        "Het overleg loopt goed.",
+        "Over de gemeente is ze minder te spreken",  # prose stays, also without a period
+        "Knelpunt",  # a table after the prose is no header
+        "Capaciteit",
+    ]

@@ -26,7 +26,15 @@ LEAVES = (
     "shipped",  # where the default model and starter corpus are (checkout or installed copy)
     "html_parts",  # escaping, inline PNG and the page shell of both HTML reports
 )
-INGEST = ("ingest_zip", "ingest_docx", "ingest_formats", "ingest_text", "ingest_meta", "ingest")
+INGEST = (
+    "ingest_zip",
+    "ingest_kinds",
+    "ingest_docx",
+    "ingest_formats",
+    "ingest_text",
+    "ingest_meta",
+    "ingest",
+)
 SEGMENT = (
     "segment_sentences",
     "segment_cues",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import unicodedata
 import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,10 @@ from autocoder.errors import (
     FileTooLargeError,
     InputError,
     MetadataWarning,
+    SkippedFileWarning,
     UnsupportedFormatError,
 )
 from autocoder.ingest import (
-    SUPPORTED_SUFFIXES,
     decode_text,
     iter_report_paths,
     load_metadata_csv,
@@ -28,6 +30,8 @@ from autocoder.ingest import (
     read_report,
     read_reports,
 )
+from autocoder.ingest_kinds import sniff_kind
+from autocoder.ingest_zip import Prolog, prolog_kind
 from autocoder.records import Group, Report, ReportMeta
 
 DUTCH = "De respondent is geïnteresseerd, één keer, ‘quotes’ – € 5 en coördinatie."
@@ -258,7 +262,9 @@ def test_front_matter_does_not_change_id(tmp_path: Path) -> None:
         ("ctrl.md", b"\x01\x02\x03\x04 ab \x05\x06\x07\x08", InputError, "binary"),
         ("wit.txt", b"   \n\n", InputError, "no text"),
         ("alleen-front.md", b"---\nrespondent: R1\n---\n", InputError, "no text"),
-        ("verslag.rtf", b"{\\rtf1 tekst}", UnsupportedFormatError, "unsupported file type"),
+        ("verslag.rtf", b"{\\rtf1 tekst}", UnsupportedFormatError, r"RTF .* save it as \.docx"),
+        ("oud.doc", b"\xd0\xcf\x11\xe0", UnsupportedFormatError, r"Word 97-2003 .* as \.docx"),
+        ("foto.png", b"\x89PNG", UnsupportedFormatError, "unsupported file type '.png'"),
     ],
 )
 def test_bad_plain_files(tmp_path: Path, name: str, content: bytes, error, needle: str) -> None:
@@ -287,17 +293,44 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_iter_report_paths(tmp_path: Path) -> None:
     names = [
         "b.txt", "a.DOCX", "sub/c.md", "sub/deeper/d.pdf", "sub/e.odt", ".hidden.txt",
-        "~$lock.docx", "metadata.csv", "notes.rtf", ".git/x.txt", "sub/~$x.docx",
+        "~$lock.docx", "metadata.csv", "notes.rtf", ".git/x.txt", "sub/~$x.docx", "oud.DOC",
+        "sub/foto.png", "planning.xlsx",
     ]  # fmt: skip
     for name in names:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     loose = tmp_path / "sub" / "~$x.docx"
-    found = [p.relative_to(tmp_path).as_posix() for p in iter_report_paths([tmp_path, loose])]
-    assert found == ["a.DOCX", "b.txt", "sub/c.md", "sub/deeper/d.pdf", "sub/e.odt", "sub/~$x.docx"]
-    assert {Path(f).suffix.lower() for f in found} <= set(SUPPORTED_SUFFIXES)
+    with pytest.warns(SkippedFileWarning) as caught:
+        found = [p.relative_to(tmp_path).as_posix() for p in iter_report_paths([tmp_path, loose])]
+    assert found == [
+        "a.DOCX", "b.txt", "notes.rtf", "oud.DOC", "sub/c.md", "sub/deeper/d.pdf", "sub/e.odt",
+        "sub/~$x.docx",
+    ]  # fmt: skip
+    assert sorted(str(w.message) for w in caught) == [
+        "foto.png: left out, not a report file type ('.png'); "
+        "autocoder reads .txt, .md, .docx, .odt, .pdf",
+        "planning.xlsx: left out, not a report file type ('.xlsx'); "
+        "autocoder reads .txt, .md, .docx, .odt, .pdf",
+    ]
     with pytest.raises(InputError, match="no such file"):
         list(iter_report_paths([tmp_path / "weg"]))
+
+
+def test_folder_names_every_file_it_does_not_read(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", FRONT + "---\nEen.\n")
+    (tmp_path / "oud.doc").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + bytes(512))
+    (tmp_path / "brief.rtf").write_bytes(b"{\\rtf1\\ansi Tekst}")
+    with pytest.warns(SkippedFileWarning, match="foto.jpg: left out"):
+        (tmp_path / "foto.jpg").write_bytes(b"\xff\xd8\xff")
+        results = list(read_reports([tmp_path]))
+    by_name = {result.source: result for result in results}
+    assert sorted(by_name) == ["a.txt", "brief.rtf", "oud.doc"]
+    assert isinstance(by_name["a.txt"], Report)
+    assert str(by_name["oud.doc"]) == (
+        "oud.doc: an old-style Word 97-2003 document (.doc) is not read: open it in its word "
+        "processor and save it as .docx, then retry"
+    )
+    assert "RTF document (.rtf) is not read" in str(by_name["brief.rtf"])
 
 
 def test_read_reports_streams_and_carries_on(tmp_path: Path) -> None:
@@ -319,3 +352,71 @@ def test_read_reports_reports_bad_metadata_once_and_carries_on(tmp_path: Path) -
     results = list(read_reports([tmp_path]))
     assert isinstance(results[0], InputError) and "leeftijd" in str(results[0])
     assert [r.source for r in results[1:]] == ["a.txt", "b.txt"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<a/>", Prolog.XML),
+        (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- x -->\n<?pi y?>  <a/>', Prolog.XML),
+        (b" " * 500 + b"<!DOCTYPE a []><a/>", Prolog.DTD),
+        (b"<?xml version='1.0'?>" + b"<!-- lang -->" * 50 + b"<!ENTITY x 'y'>", Prolog.DTD),
+        ("\ufeff   <!DOCTYPE a><a/>".encode("utf-16-be"), Prolog.DTD),
+        ("  <!DOCTYPE a><a/>".encode("utf-32-le"), Prolog.DTD),
+        ("<?xml version='1.0'?><!DOCTYPE a><a/>".encode("cp037"), Prolog.DTD),
+        (b" " * 200_000 + b"<!DOCTYPE a []><a/>", Prolog.DTD),  # past the first prefix
+        (b"<!--" + b"x" * 100_000 + b"--><!DOCTYPE a><a/>", Prolog.DTD),
+        (b"<!--" + b"x" * 100_000 + b"--><a/>", Prolog.XML),
+        (b" " * 65534 + b"<!-- -->" + b"<a/>", Prolog.XML),  # a comment across the prefix end
+        (("\ufeff" + " " * 70_000 + "<!DOCTYPE a><a/>").encode("utf-16-le"), Prolog.DTD),
+        (b"\x89PNG\r\n\x1a\n<!DOCTYPE", Prolog.NOT_XML),
+        (b"", Prolog.NOT_XML),
+        (b"   gewone tekst <a/>", Prolog.NOT_XML),
+    ],
+)
+def test_prolog_kind_looks_past_the_whole_prolog(data: bytes, expected: Prolog) -> None:
+    assert prolog_kind(data) is expected
+
+
+def test_over_long_line_is_refused_naming_its_file_line(tmp_path: Path) -> None:
+    """3 million characters on one line: refused (not cut blindly into 100,000-char pieces)."""
+    body = "Korte eerste alinea.\n\n" + "Een zin zonder einde " * 150_000 + "\nLaatste regel.\n"
+    path = write(tmp_path / "lang.txt", FRONT + "---\n" + body)
+    with pytest.raises(FileTooLargeError) as info:
+        read_quietly(path)
+    line = FRONT.count("\n") + 1 + 3  # after the front matter and the closing ---
+    assert info.value.line == line
+    assert str(info.value) == (
+        f"lang.txt:{line}: a line of 3,150,000 characters, over the limit of 100,000: no report "
+        "paragraph is that long (a broken export?); put line breaks between its paragraphs "
+        "and retry"
+    )
+    path.write_text(FRONT + "---\n" + body.replace("einde ", "einde\n"), encoding="utf-8")
+    assert len(read_quietly(path).text) > 3_000_000  # the same text in lines is read
+
+
+def zip_of(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<a/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        (b"%PDF-1.7\n", "pdf"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(8), "ole"),
+        (b"{\\rtf1\\ansi x}", "rtf"),
+        (zip_of("[Content_Types].xml", "word/document.xml"), "docx"),
+        (zip_of("[Content_Types].xml", "xl/workbook.xml"), "xlsx"),
+        (zip_of("notities.txt"), "zip"),
+        (zip_of("[Content_Types].xml", "inhoud/hoofd.xml"), None),  # unusual layout
+        (zip_of("META-INF/manifest.xml", "content.xml"), None),  # ODF without mimetype
+        (b"PK\x03\x04 afgebroken", None),
+        (b"Gewone tekst.", None),
+    ],
+)
+def test_sniff_kind_by_magic_bytes_and_members(raw: bytes, kind: str | None) -> None:
+    assert sniff_kind(raw) == kind
