@@ -162,7 +162,21 @@ WHERE v.seq = (
 );
 """ + "".join(_append_only(table) for table in APPEND_ONLY)
 
-MIGRATIONS: list[str] = [V1]
+# Review options (blind coding and the like): a log like the others, the latest entry per key
+# counts, so an option can be switched off and on again; indexes for the review pages.
+REVIEW_OPTIONS = """
+CREATE TABLE options (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    coder TEXT NOT NULL,
+    timestamp TEXT NOT NULL
+);
+CREATE INDEX options_key ON options(key, seq);
+CREATE INDEX decisions_coder ON decisions(coder, seq, fragment_id, status);
+""" + _append_only("options")
+
+MIGRATIONS: list[str] = [V1, REVIEW_OPTIONS]
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:

@@ -23,6 +23,21 @@ def review(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open a browser.")
     ] = False,
+    blind: Annotated[
+        str | None,
+        typer.Option(
+            "--blind",
+            help="Project option: hide other coders' codes (on, off; auto: once a second "
+            "coder decides).",
+        ),
+    ] = None,
+    blind_suggestions: Annotated[
+        str | None,
+        typer.Option(
+            "--blind-suggestions",
+            help="Project option: in blind mode also hide the model's suggestion (on, off).",
+        ),
+    ] = None,
 ) -> None:
     """Review suggestions in a local web app (Ctrl+C stops it)."""
     try:
@@ -31,6 +46,11 @@ def review(
         raise OptionalDependencyError(
             f"the review app needs the review extra: pip install 'autocoder[review]' ({exc})"
         ) from None
+
+    from autocoder.review.blind import set_blind_options
+
+    for change in set_blind_options(project, coder, blind, blind_suggestions):
+        out.print(f"Project option set: {change}", markup=False)
 
     def announce(url: str) -> None:
         out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)

@@ -19,7 +19,9 @@ from autocoder.records import (
     Status,
     Suggestion,
 )
+from autocoder.review.blind import Blind, blind_mode
 from autocoder.store import Project
+from autocoder.store_review import ReviewStore
 
 HUMAN = {Status.CONFIRMED.value, Status.CORRECTED.value, Status.REJECTED.value}
 CONTEXT_FRAGMENTS = 1  # sentences shown before and after a queue item
@@ -75,7 +77,7 @@ def decision_view(decision: Decision, seq: int | None = None) -> dict[str, Any]:
 
 
 def fragment_view(
-    record: FragmentRecord, others: list[Decision], memos: list[dict[str, Any]]
+    record: FragmentRecord, others: list[Decision], memos: list[dict[str, Any]], blind: Blind
 ) -> dict[str, Any]:
     fragment, coding, extra = record.fragment, record.coding, record.extra
     status = str(extra.get("status") or "open")
@@ -96,8 +98,8 @@ def fragment_view(
         "status": status if status in HUMAN else "open",
         "seq": extra.get("seq"),
         "mine": mine,
-        "suggestion": suggestion_view(record.suggestion),
-        "others": [decision_view(d) for d in others],
+        "suggestion": None if blind.suggestion else suggestion_view(record.suggestion),
+        "others": [] if blind.others else [decision_view(d) for d in others],
         "memos": [memo_view(m) for m in memos],
     }
 
@@ -107,47 +109,55 @@ def memo_view(memo: dict[str, Any]) -> dict[str, Any]:
 
 
 def fragment_states(
-    project: Project, coder: str, report_ids: Iterable[str], only: set[str] | None = None
+    project: Project,
+    coder: str,
+    report_ids: Iterable[str],
+    only: set[str] | None = None,
+    blind: Blind | None = None,
 ) -> list[dict[str, Any]]:
     """The page state of every fragment of ``report_ids`` (or just the ids in ``only``)."""
+    blind = blind_mode(project, coder) if blind is None else blind
     records = project.coded_fragments(coder, include_suggestions=True, report_ids=report_ids)
     if only is not None:
         records = [r for r in records if r.fragment.id in only]
-    wanted = {r.fragment.id for r in records}
+    store = ReviewStore(project)
+    wanted = [r.fragment.id for r in records]
     others: dict[str, list[Decision]] = {}
-    for decision in project.current_decisions():
-        mine = decision.coder == coder
-        if decision.fragment_id in wanted and not mine and decision.status.value in HUMAN:
-            others.setdefault(decision.fragment_id, []).append(decision)
+    if not blind.others:
+        for _, decision in store.decisions_on(wanted):
+            if decision.coder != coder and decision.status.value in HUMAN:
+                others.setdefault(decision.fragment_id, []).append(decision)
+    memos = store.memos_on("fragment", wanted)
     return [
-        fragment_view(r, others.get(r.fragment.id, []), project.memos("fragment", r.fragment.id))
+        fragment_view(r, others.get(r.fragment.id, []), memos.get(r.fragment.id, []), blind)
         for r in records
     ]
 
 
 def state_for(project: Project, coder: str, view: dict[str, Any]) -> dict[str, Any]:
     """Fresh state for a page: ``{"report": id}`` or ``{"ids": [fragment ids]}``."""
+    blind = blind_mode(project, coder)
+    flags = {"blind": blind.others, "blind_suggestions": blind.suggestion}
     if view.get("report"):
         report_id = str(view["report"])
         if not project.has_report(report_id):
             raise NotFound("no such report in this project")
         return {
-            "fragments": fragment_states(project, coder, [report_id]),
+            "fragments": fragment_states(project, coder, [report_id], blind=blind),
             "report_memos": [memo_view(m) for m in project.memos("report", report_id)],
+            **flags,
         }
     ids = {str(i) for i in view.get("ids") or [] if isinstance(i, str)}
     reports = sorted({report_of(i) for i in ids if project.has_fragment(i)})
-    return {"fragments": fragment_states(project, coder, reports, only=ids), "report_memos": []}
+    fragments = fragment_states(project, coder, reports, only=ids, blind=blind)
+    return {"fragments": fragments, "report_memos": [], **flags}
 
 
 def report_meta(project: Project, report_id: str) -> dict[str, Any]:
-    for report in project.reports():
-        if report["id"] == report_id:
-            return report
-    for report in project.reports(all_versions=True):
-        if report["id"] == report_id:
-            return report
-    raise NotFound("no such report in this project")
+    meta = ReviewStore(project).report(report_id)
+    if meta is None:
+        raise NotFound("no such report in this project")
+    return meta
 
 
 def text_pieces(text: str, fragments: list[Fragment]) -> list[tuple[str, str | None]]:
@@ -199,17 +209,17 @@ def _percent(done: int, total: int) -> int:
 def queue_items(
     project: Project, coder: str, strategy: str, limit: int, seed: int
 ) -> list[dict[str, Any]]:
-    """The open suggestions in review order, each with its neighbouring sentences."""
-    records = project.open_suggestions(coder, strategy=strategy, limit=limit, seed=seed)
-    wanted = {r.fragment.id for r in records}
-    states = {
-        s["id"]: s
-        for s in fragment_states(project, coder, {r.fragment.report for r in records}, wanted)
-    }
+    """The fragments the coder has not decided, in review order, each with its
+    neighbouring sentences."""
+    store = ReviewStore(project)
+    ids = store.queue(coder, strategy, limit, seed)
+    chosen = {f.id: f for f in store.fragments_by_id(ids)}
+    reports = list(dict.fromkeys(chosen[i].report for i in ids))
+    states = {s["id"]: s for s in fragment_states(project, coder, reports, set(ids))}
     neighbours: dict[str, list[Fragment]] = {}
     items = []
-    for record in records:
-        fragment = record.fragment
+    for fragment_id in ids:
+        fragment = chosen[fragment_id]
         siblings = neighbours.setdefault(fragment.report, project.fragments(fragment.report))
         index = next(i for i, f in enumerate(siblings) if f.id == fragment.id)
         before = siblings[max(0, index - CONTEXT_FRAGMENTS) : index]

@@ -22,9 +22,11 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx 0.28 work
     from starlette.testclient import TestClient
 
 from autocoder.codebook import DEFAULT_CODEBOOK, load_codebook
+from autocoder.errors import StoreError
 from autocoder.matrix import counted_evidence
 from autocoder.records import Fragment, Presence, Report, ReportMeta, Suggestion
 from autocoder.review import create_app
+from autocoder.review.blind import set_blind_options
 from autocoder.store import Project
 
 CODEBOOK = load_codebook()
@@ -345,6 +347,7 @@ def test_undo_needs_no_page_history_and_keeps_to_the_coder(project_path: Path) -
 
 
 def test_two_coders_keep_their_own_work_and_see_each_other(project_path: Path) -> None:
+    assert set_blind_options(project_path, "anna", "off", None) == ["review.blind = off"]
     fid = fragments(project_path)[0].id
     body = {"fragment_id": fid, "factor": FIRST, "presence": "present", "expected_seq": None}
     with client_for(project_path, "anna") as anna, client_for(project_path, "bob") as bob:
@@ -503,3 +506,91 @@ def test_browser_is_opened_through_a_private_redirect_file() -> None:
 
 def test_favicon_is_quietly_empty(client: TestClient) -> None:
     assert client.get("/favicon.ico").status_code == 204
+
+
+# --- double coding -----------------------------------------------------------------------------
+
+
+def decide(client: TestClient, fid: str, factor: str | None, **extra: object) -> object:
+    body = {"fragment_id": fid, "factor": factor, "presence": "present" if factor else None}
+    return post(client, "/api/decide", {**body, "expected_seq": None, **extra})
+
+
+def test_blind_by_default_once_a_second_coder_decides(project_path: Path) -> None:
+    fid = fragments(project_path)[1].id
+    with client_for(project_path, "anna") as anna, client_for(project_path, "bob") as bob:
+        anna.get(f"/?token={TOKEN}")
+        bob.get(f"/?token={TOKEN}")
+        alone = anna.get(f"/api/state?ids={fid}").json()
+        assert alone["blind"] is False  # a lone coder: nothing to hide
+        assert decide(anna, fid, FIRST).status_code == 200
+        seen = bob.get(f"/api/state?ids={fid}").json()
+        assert seen["blind"] is True and seen["fragments"][0]["others"] == []
+        assert seen["fragments"][0]["suggestion"] is not None  # shown unless asked otherwise
+        page = bob.get(f"/reports/{report_of(fid)}").text
+        assert "Blind coding" in page and '"others": [{' not in page
+        assert decide(bob, fid, SECOND).status_code == 200
+        assert anna.get(f"/api/state?ids={fid}").json()["fragments"][0]["others"] == []
+        set_blind_options(project_path, "bob", None, "on")
+        hidden = bob.get(f"/api/state?ids={fid}").json()
+        assert hidden["blind_suggestions"] is True and hidden["fragments"][0]["suggestion"] is None
+        set_blind_options(project_path, "bob", "off", None)
+        shown = bob.get(f"/api/state?ids={fid}").json()["fragments"][0]
+        assert [o["coder"] for o in shown["others"]] == ["anna"] and shown["suggestion"]
+        set_blind_options(project_path, "bob", "on", None)
+        assert 'name="mine" value="1" checked' in anna.get("/matrix?by=all").text
+    with pytest.raises(StoreError, match="must be one of"):
+        set_blind_options(project_path, "bob", "maybe", None)
+
+
+def report_of(fragment_id: str) -> str:
+    return fragment_id.split(":", 1)[0]
+
+
+def test_queue_is_per_coder_even_after_a_new_model(project_path: Path) -> None:
+    every = fragments(project_path) + fragments(project_path, "b.txt")
+    least = every[CONFIDENCES.index(min(CONFIDENCES))].id
+    with client_for(project_path, "anna") as anna:
+        anna.get(f"/?token={TOKEN}")
+        decide(anna, least, FIRST)
+        assert least not in anna.get("/queue?limit=50").text
+    # a retrained model scores only the fragments nobody decided (as rescoring does)
+    with Project.open(project_path, create=False) as project:
+        model = project.add_model({"model_id": "m2", "codebook_hash": CODEBOOK.hash})
+        rescored = [(f.id, suggestion(SECOND, 0.7)) for f in every if f.id != least]
+        project.add_suggestions(model, rescored)
+    with client_for(project_path, "bob") as bob:
+        bob.get(f"/?token={TOKEN}")
+        ids = re.findall(r'class="frag" data-id="([^"]+)"', bob.get("/queue?limit=50").text)
+    assert sorted(ids) == sorted(f.id for f in every)  # anna's fragment included
+    assert ids[0] == least  # its older suggestion (0.3) is the least certain
+
+
+def test_adjudication_records_a_final_code_by_name(project_path: Path) -> None:
+    one, two = (f.id for f in fragments(project_path)[:2])
+    with client_for(project_path, "anna") as anna, client_for(project_path, "bob") as bob:
+        anna.get(f"/?token={TOKEN}")
+        bob.get(f"/?token={TOKEN}")
+        decide(anna, one, FIRST)
+        decide(bob, one, SECOND)
+        decide(bob, two, SECOND)
+        decide(anna, two, SECOND)  # agreed: not listed
+        assert one in bob.get("/adjudicate").text
+    with client_for(project_path, "carol") as carol:
+        carol.get(f"/?token={TOKEN}")
+        page = carol.get("/adjudicate").text
+        assert f'data-id="{one}"' in page and f'data-id="{two}"' not in page
+        assert 'data-coder="anna"' in page and 'data-coder="bob"' in page
+        form = {"csrf": csrf(carol), "fragment_id": one, "expected_seq": "", "take": "anna"}
+        response = carol.post("/adjudicate", data=form, follow_redirects=False)
+        assert response.status_code == 303
+        stale = carol.post("/adjudicate", data=form, follow_redirects=False)
+        assert stale.status_code == 409  # the page knew no adjudication yet
+        assert "Adjudicated by <strong>carol</strong>" in carol.get("/adjudicate").text
+    last = log(project_path)[-1]
+    assert last[2:4] == ("adjudicated", FIRST) and last[7] == "adjudicated by carol"
+    with Project.open(project_path, create=False) as project:
+        coded = {r.fragment.id: r.coding for r in project.coded_fragments("adjudicated")}
+    assert coded[one] is not None and coded[one].factor == FIRST and coded[two] is None
+    with pytest.raises(StoreError, match="adjudicated"):
+        create_app(project_path, "adjudicated", TOKEN)

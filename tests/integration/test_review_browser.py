@@ -15,6 +15,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,9 +180,15 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(project_path: Path) -> Iterator[Live]:
+    with serving(project_path, CODER) as running:
+        yield running
+
+
+@contextmanager
+def serving(project_path: Path, coder: str) -> Iterator[Live]:
     from autocoder.review.server import make_server
 
-    server, sock, url = make_server(project_path, CODER)
+    server, sock, url = make_server(project_path, coder)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -379,3 +386,36 @@ def test_post_without_csrf_and_foreign_host_are_refused(live: Live, project_path
     with Project.open(project_path, create=False) as project:
         after = project.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
     assert after == before
+
+
+def test_blind_double_coding_by_two_coders(project_path: Path, driver: webdriver.Chrome) -> None:
+    """anna decides a fragment; bob logs in: his queue holds it, his page hides her code."""
+    with Project.open(project_path, create=False) as project:
+        report = next(r for r in project.reports() if r["source"].endswith("t02.txt"))
+        records = project.coded_fragments(
+            "anna", include_suggestions=True, report_ids=[report["id"]]
+        )
+    target = next(r for r in records if r.extra["status"] == "open").fragment
+    with serving(project_path, "anna") as anna:
+        driver.get(f"{anna.base}/reports/{report['id']}?f={target.id}&token={anna.token}")
+        ready(driver)
+        press(driver, "0", Keys.ENTER)  # anna: no factor
+        wait(driver, lambda d: has(d, target.id, status="corrected", factor=""))
+    with Project.open(project_path, create=False) as project:
+        annas = {d.fragment_id: d for d in project.current_decisions("anna")}
+    assert annas[target.id].factor is None
+
+    with serving(project_path, "bob") as bob:
+        driver.get(f"{bob.base}/queue?limit=200&token={bob.token}")
+        ready(driver)
+        assert driver.find_element(By.ID, "blind-mode").text == "Blind coding"
+        span(driver, target.id).click()  # anna's fragment is in bob's queue
+        wait(driver, lambda d: "is-selected" in span(d, target.id).get_attribute("class"))
+        assert not driver.find_element(By.ID, "p-others-box").is_displayed()
+        assert "anna" not in driver.find_element(By.ID, "panel").text
+        assert "anna" not in driver.page_source  # not even in the page's data
+        assert span(driver, target.id).get_attribute("data-status") == "open"
+        driver.get(f"{bob.base}/reports/{report['id']}?f={target.id}")
+        ready(driver)
+        assert "anna" not in driver.page_source
+        assert "has-others" not in span(driver, target.id).get_attribute("class")

@@ -59,7 +59,7 @@ CLASSIFY = (
     "classify.transformer_train",
 )
 MODELS = ("estimator_file", "modeldir", "train", "evaluate")
-STORE = ("store_schema", "store_read", "store")
+STORE = ("store_schema", "store_read", "store_review", "store")
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = ("project_work", "project_pool", "project_export", "project_import", "project", "retrain")
 MATRIX = (
@@ -81,8 +81,10 @@ AGREEMENT = (
 )
 REVIEW = (
     "review.security",
+    "review.blind",
     "review.state",
     "review.changes",
+    "review.adjudicate",
     "review.matrix_view",
     "review.routes",
     "review.app",
