@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from autocoder.errors import StoreError
-from autocoder.records import Decision, Fragment
-from autocoder.store_read import HUMAN, STRATEGIES, StoreReader, _decision
+from autocoder.records import Decision, Fragment, FragmentRecord
+from autocoder.store_read import HUMAN, STRATEGIES, StoreReader, _decision, _record, _suggestion
 from autocoder.store_schema import guarded
 
 # The coder name adjudicated codes are stored under; the note names the adjudicator.
@@ -159,6 +159,46 @@ class ReviewStore:
         return self.reader._fragments(
             "f.id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
         )
+
+    def records(self, coder: str, fragment_ids: Iterable[str]) -> list[FragmentRecord]:
+        """These fragments (in the order given) with ``coder``'s current entry and the
+        suggestion a page shows (the active model's, else the latest)."""
+        ids = json.dumps(list(dict.fromkeys(fragment_ids)))
+        fragments = {f.id: f for f in self.fragments_by_id(json.loads(ids))}
+        latest: dict[str, tuple[int, Decision]] = {}
+        rows = self.conn.execute(
+            f"SELECT {DECISION_COLUMNS} FROM decisions d WHERE d.coder = ? "
+            "AND d.fragment_id IN (SELECT value FROM json_each(?)) ORDER BY d.seq",
+            (coder, ids),
+        )
+        for row in rows:
+            latest[row[1]] = (row[0], _decision(row[1:]))  # by seq: the last wins
+        suggestions = {}
+        rows = self.conn.execute(
+            "SELECT s.fragment_id, s.model_id, s.factor, s.presence, s.confidence, "
+            "s.factor_probs, s.presence_prob, s.reasons FROM suggestions s "
+            "WHERE s.fragment_id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY s.model_id = ?, s.rowid",
+            (ids, self.reader.active_model_id()),
+        )
+        for row in rows:
+            suggestions[row[0]] = _suggestion(row)  # the active model's (else latest) wins
+        return [
+            _record(fragments[i], latest.get(i), suggestions.get(i))
+            for i in json.loads(ids)
+            if i in fragments
+        ]
+
+    def neighbours(self, fragment_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """Fragment id -> the ids of the fragments just before and after it in its report."""
+        rows = self.conn.execute(
+            "SELECT f.id, (SELECT g.id FROM fragments g WHERE g.report_id = f.report_id "
+            "AND g.start < f.start ORDER BY g.start DESC LIMIT 1), (SELECT g.id FROM fragments g "
+            "WHERE g.report_id = f.report_id AND g.start > f.start ORDER BY g.start LIMIT 1) "
+            "FROM fragments f WHERE f.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(fragment_ids)),),
+        )
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def decisions_on(self, fragment_ids: Iterable[str]) -> list[tuple[int, Decision]]:
         """Every coder's current decision on these fragments, by log order."""

@@ -13,8 +13,8 @@ The load is bounded (a fixed number of requests) and the server is stopped at th
 
     .venv/bin/python scripts/bench_review.py [--reports 2000] [--project /tmp/bench.db]
 
-To measure other code (e.g. main) run it with PYTHONPATH pointing at that checkout: the
-server process imports ``autocoder`` from there.
+To measure other code (e.g. main) run it with PYTHONPATH pointing at that checkout: both
+processes import ``autocoder`` from there (the server runs in a temporary folder).
 """
 
 from __future__ import annotations
@@ -169,47 +169,96 @@ def figures(name: str, seconds: list[float]) -> str:
     return f"{name:<28} p50 {p50 * 1000:7.0f} ms   p95 {p95 * 1000:7.0f} ms   (n={len(seconds)})"
 
 
-async def measure(base: str, token: str, report_ids: list[str], args: argparse.Namespace) -> None:
-    import httpx
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client (GET only): httpx's own work per request is
+    larger than a page's on this server, so it would measure the client, not the app."""
 
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
-        first = await client.get(f"/?token={token}")
-        first.raise_for_status()
-        rng = random.Random(1)
+    def __init__(self, host: str, port: int, cookie: str) -> None:
+        self.host, self.port, self.cookie = host, port, cookie
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
 
-        async def timed(url: str) -> float:
-            started = time.perf_counter()
-            response = await client.get(url)
-            response.raise_for_status()
-            return time.perf_counter() - started
+    async def get(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        for attempt in (1, 2):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                return await self._get(path)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.writer = None  # the server closed a kept-alive connection: reconnect
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
-        await timed("/queue")  # warm up
-        queue = [await timed("/queue") for _ in range(args.samples)]
-        reports = [await timed(f"/reports/{rng.choice(report_ids)}") for _ in range(args.samples)]
-        print(figures("queue page (25 items)", queue))
-        print(figures("report page", reports))
-
-        urls = [
-            "/queue" if rng.random() < args.queue_share else f"/reports/{rng.choice(report_ids)}"
-            for _ in range(args.requests)
-        ]
-        pending = iter(urls)
-        latencies: list[float] = []
-
-        async def worker() -> None:
-            for url in pending:
-                latencies.append(await timed(url))
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(args.clients)))
-        elapsed = time.perf_counter() - started
-        print(
-            f"{args.clients} clients, {len(latencies)} requests ({args.queue_share:.0%} queue): "
-            f"{len(latencies) / elapsed:.1f} "
-            f"requests/s; p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+    async def _get(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        assert self.reader is not None and self.writer is not None
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Cookie: {self.cookie}\r\nConnection: keep-alive\r\n\r\n"
         )
+        self.writer.write(request.encode("latin-1"))
+        await self.writer.drain()
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        body = await self.reader.readexactly(int(headers.get("content-length", "0")))
+        return status, body, headers
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def measure(base: str, token: str, report_ids: list[str], args: argparse.Namespace) -> None:
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    first = Connection(host, int(port), "")
+    _, _, headers = await first.get(f"/?token={token}")
+    cookie = headers["set-cookie"].split(";", 1)[0]
+    first.close()
+    rng = random.Random(1)
+    connections = [Connection(host, int(port), cookie) for _ in range(args.clients)]
+
+    async def timed(connection: Connection, url: str) -> float:
+        started = time.perf_counter()
+        status, _, _ = await connection.get(url)
+        if status != 200:
+            raise SystemExit(f"{url}: HTTP {status}")
+        return time.perf_counter() - started
+
+    one = connections[0]
+    cold = await timed(one, "/queue")  # the first one after a change may sort the project
+    print(f"{'first queue page':<28} {cold * 1000:7.0f} ms")
+    queue = [await timed(one, "/queue") for _ in range(args.samples)]
+    reports = [await timed(one, f"/reports/{rng.choice(report_ids)}") for _ in range(args.samples)]
+    print(figures("queue page (25 items)", queue))
+    print(figures("report page", reports))
+
+    urls = [
+        "/queue" if rng.random() < args.queue_share else f"/reports/{rng.choice(report_ids)}"
+        for _ in range(args.requests)
+    ]
+    pending = iter(urls)
+    latencies: list[float] = []
+
+    async def worker(connection: Connection) -> None:
+        for url in pending:
+            latencies.append(await timed(connection, url))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    print(
+        f"{args.clients} clients, {len(latencies)} requests ({args.queue_share:.0%} queue): "
+        f"{len(latencies) / elapsed:.1f} requests/s; p50 {statistics.median(latencies) * 1000:.0f}"
+        f" ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+    )
 
 
 def main() -> None:
@@ -233,7 +282,6 @@ def main() -> None:
             f"built {args.reports} reports, {count} fragments "
             f"in {time.perf_counter() - started:.1f} s"
         )
-    sys.path.insert(0, str(Path.cwd()))
     from autocoder.store import Project
 
     with Project.open(path, create=False) as project:
@@ -243,6 +291,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ},
+        cwd=folder,  # not this folder: `python -c` would import autocoder from it first
     )
     try:
         assert server.stdout is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -27,6 +28,7 @@ from autocoder.store_review import ADJUDICATED
 
 HERE = Path(__file__).parent
 SHADE_STEPS = 10
+WORKER_THREADS = 4  # threads reading the project for requests (see routes.in_project)
 
 
 def templates() -> Jinja2Templates:
@@ -110,6 +112,7 @@ def create_app(
     app.state.project_path = project_path
     app.state.coder = coder.strip()
     app.state.guard = guard
+    app.state.limiter = anyio.CapacityLimiter(WORKER_THREADS)
     app.state.codebook = codebook
     app.state.codes_css = codes_css(codebook)
     app.state.templates = templates()

@@ -4,6 +4,7 @@ escaping, and every change landing in the project's append-only log under the co
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import warnings
@@ -594,3 +595,84 @@ def test_adjudication_records_a_final_code_by_name(project_path: Path) -> None:
     assert coded[one] is not None and coded[one].factor == FIRST and coded[two] is None
     with pytest.raises(StoreError, match="adjudicated"):
         create_app(project_path, "adjudicated", TOKEN)
+
+
+# --- light Markdown and questions --------------------------------------------------------------
+
+MARKDOWN = (
+    "# Verslag <i>T9</i>\n\n"
+    "**Interviewer:** Vraag 5. Hoe werkt u samen?\n\n"
+    "**Respondent:** Eerste antwoord. Tweede antwoord.\n\n"
+    "**Interviewer:** Vraag 6. Wat kan beter?\n\n"
+    "**Respondent:** Derde antwoord.\n"
+)
+
+
+@pytest.fixture
+def markdown_project(tmp_path: Path) -> tuple[Path, list[Fragment]]:
+    path = tmp_path / "md.db"
+    digest = hashlib.sha256(MARKDOWN.encode()).hexdigest()
+    rid = "r" + digest[:12]
+    meta = ReportMeta(respondent="T9", group="uitvoerend")  # type: ignore[arg-type]
+    report = Report(rid, "t9.md", MARKDOWN, meta, "md", digest)
+    answers = (
+        ("Eerste antwoord.", 5, 0.5),
+        ("Tweede antwoord.", 5, 0.4),
+        ("Derde antwoord.", 6, 0.3),
+    )
+    found = []
+    for sentence, question, _ in answers:
+        start = MARKDOWN.index(sentence)
+        end = start + len(sentence)
+        found.append(
+            Fragment(
+                f"{rid}:{start}-{end}", rid, start, end, sentence, "T9", "uitvoerend", question
+            )
+        )
+    with Project.open(path) as project:
+        project.ensure_codebook(CODEBOOK_TEXT, CODEBOOK)
+        model = project.add_model({"model_id": "m", "codebook_hash": CODEBOOK.hash})
+        project.add_report(report, found, "sentence")
+        project.add_suggestions(
+            model, [(f.id, suggestion(FIRST, c)) for f, (*_, c) in zip(found, answers, strict=True)]
+        )
+    return path, found
+
+
+def test_report_page_renders_light_markdown_and_keeps_the_text(markdown_project: tuple) -> None:
+    path, found = markdown_project
+    with client_for(path) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get(f"/reports/{found[0].report}").text
+    assert '<span class="md-b">Interviewer:</span>' in page
+    assert '<span class="mk">**</span>' in page and '<span class="mk"># </span>' in page
+    assert '<span class="md-h md-h1">Verslag &lt;i&gt;T9&lt;/i&gt;</span>' in page  # escaped
+    body = re.search(r'<div class="report-text" id="text">(.*?)</div>', page, re.S).group(1)
+    assert html.unescape(re.sub(r"<[^>]+>", "", body)) == MARKDOWN  # every character, in place
+    for fragment in found:
+        span = re.search(
+            rf'<span class="frag" data-id="{re.escape(fragment.id)}">(.*?)</span>', body
+        )
+        assert span and html.unescape(span.group(1)) == fragment.text
+
+
+def test_queue_shows_the_question_and_keeps_context_within_it(markdown_project: tuple) -> None:
+    path, found = markdown_project
+    with client_for(path) as client:
+        client.get(f"/?token={TOKEN}")
+        page = client.get("/queue").text
+    items = re.findall(r'<li class="q-item">(.*?)</li>', page, re.S)
+    by_id = {re.search(r'class="frag" data-id="([^"]+)"', item).group(1): item for item in items}
+    third, second, first = (by_id[f.id] for f in reversed(found))
+    assert 'question 6: <span class="q-wording">Wat kan beter?</span>' in third
+    assert 'class="context"' not in third  # "Tweede antwoord." answers question 5
+    assert "Eerste antwoord." in second and "Derde antwoord." not in second
+    assert 'question 5: <span class="q-wording">Hoe werkt u samen?</span>' in first
+    state = client_state(path, found[2].id)
+    assert state["question_text"] == "Wat kan beter?"
+
+
+def client_state(path: Path, fragment_id: str) -> dict:
+    with client_for(path) as client:
+        client.get(f"/?token={TOKEN}")
+        return client.get(f"/api/state?ids={fragment_id}").json()["fragments"][0]

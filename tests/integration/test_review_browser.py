@@ -107,8 +107,9 @@ REPORTS = {
     "t02.txt": (
         "T02",
         "management",
-        "I: Vraag 5. Hoe verloopt de samenwerking?\n\n"
-        "R: Niemand weet wie wat moet doen na het overleg. "
+        "# Verslag T02\n\n"
+        "**Interviewer:** Vraag 5. Hoe verloopt de samenwerking?\n\n"
+        "**Respondent:** Niemand weet wie wat moet doen na het overleg. "
         "Het budget voor de samenwerking is goed geregeld.\n",
     ),
 }
@@ -419,3 +420,12 @@ def test_blind_double_coding_by_two_coders(project_path: Path, driver: webdriver
         ready(driver)
         assert "anna" not in driver.page_source
         assert "has-others" not in span(driver, target.id).get_attribute("class")
+        # light Markdown: shown as headings and bold labels, the text itself unchanged
+        with Project.open(project_path, create=False) as project:
+            text = project.report_text(report["id"])
+        shown = driver.find_element(By.ID, "text")
+        assert driver.execute_script("return arguments[0].textContent", shown) == text
+        assert "**" not in shown.text and "# Verslag" not in shown.text
+        assert shown.find_element(By.CSS_SELECTOR, ".md-b").text == "Interviewer:"
+        assert span(driver, target.id).get_attribute("textContent") == target.text
+        assert "Hoe verloopt de samenwerking?" in driver.find_element(By.ID, "p-meta").text

@@ -81,6 +81,7 @@ AGREEMENT = (
 )
 REVIEW = (
     "review.security",
+    "review.markdown",
     "review.blind",
     "review.state",
     "review.changes",
