@@ -140,8 +140,23 @@ def test_token_becomes_a_strict_httponly_cookie_and_leaves_the_url(project_path:
         assert TOKEN not in response.text
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
-        assert TOKEN in cookie
+        assert TOKEN not in cookie  # a session id of its own
         assert fresh.get("/").status_code == 200
+
+
+def test_the_link_works_once(project_path: Path) -> None:
+    app = create_app(project_path, "anna", TOKEN)
+    with TestClient(app, base_url=BASE) as first, TestClient(app, base_url=BASE) as second:
+        assert "set-cookie" in first.get(f"/?token={TOKEN}").headers
+        again = first.get(f"/queue?token={TOKEN}")  # the same browser: just moves on
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+        refused = second.get(f"/?token={TOKEN}")  # a fresh browser
+        assert refused.status_code == 403 and "already been used" in refused.text
+        assert "set-cookie" not in refused.headers
+        assert second.get("/").status_code == 403
+        assert first.get("/").status_code == 200
+        forged = {app.state.guard.cookie_name: TOKEN}  # the token is no session id
+        assert second.get("/", cookies=forged).status_code == 403
 
 
 @pytest.mark.parametrize(

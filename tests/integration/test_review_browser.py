@@ -371,11 +371,22 @@ def screenshot(driver: webdriver.Chrome, live: Live, report_id: str, fragment_id
     driver.save_screenshot(str(SCREENSHOT))
 
 
-def test_post_without_csrf_and_foreign_host_are_refused(live: Live, project_path: Path) -> None:
+def session_cookie(driver: webdriver.Chrome, live: Live) -> dict[str, str]:
+    """The browser's session (opening the link first when this browser has none yet)."""
+    driver.get(f"{live.base}/favicon.ico")
+    if driver.get_cookie(live.cookie) is None:
+        driver.get(f"{live.base}/?token={live.token}")
+        wait(driver, lambda d: d.get_cookie(live.cookie) is not None)
+    return {live.cookie: driver.get_cookie(live.cookie)["value"]}
+
+
+def test_post_without_csrf_and_foreign_host_are_refused(
+    live: Live, project_path: Path, driver: webdriver.Chrome
+) -> None:
     with Project.open(project_path, create=False) as project:
         fragment_id = project.coded_fragments(CODER)[0].fragment.id
         before = project.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
-    cookies = {live.cookie: live.token}
+    cookies = session_cookie(driver, live)
     body = {"fragment_id": fragment_id, "factor": None, "expected_seq": None}
     with httpx.Client(base_url=live.base, cookies=cookies) as client:
         assert client.get("/").status_code == 200
@@ -384,6 +395,7 @@ def test_post_without_csrf_and_foreign_host_are_refused(live: Live, project_path
         assert client.get("/", headers={"Host": "localhost:1"}).status_code == 400
     with httpx.Client(base_url=live.base) as anonymous:
         assert anonymous.get("/").status_code == 403
+        assert anonymous.get(f"/?token={live.token}").status_code == 403  # used: one-time
     with Project.open(project_path, create=False) as project:
         after = project.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
     assert after == before
@@ -429,3 +441,16 @@ def test_blind_double_coding_by_two_coders(project_path: Path, driver: webdriver
         assert shown.find_element(By.CSS_SELECTOR, ".md-b").text == "Interviewer:"
         assert span(driver, target.id).get_attribute("textContent") == target.text
         assert "Hoe verloopt de samenwerking?" in driver.find_element(By.ID, "p-meta").text
+
+
+def test_the_link_is_refused_in_a_fresh_browser(
+    project_path: Path, driver: webdriver.Chrome
+) -> None:
+    with serving(project_path, "carol") as carol:
+        driver.get(f"{carol.base}/?token={carol.token}")
+        wait(driver, lambda d: d.current_url == f"{carol.base}/" and "Reports" in d.title)
+        driver.delete_cookie(carol.cookie)  # as a fresh browser would come
+        driver.get(f"{carol.base}/?token={carol.token}")
+        heading = driver.find_element(By.TAG_NAME, "h1").text
+        assert heading == "This review link has already been used"
+        assert driver.get_cookie(carol.cookie) is None
