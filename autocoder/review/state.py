@@ -120,7 +120,7 @@ def fragment_states(
     only: set[str] | None = None,
     blind: Blind | None = None,
 ) -> list[dict[str, Any]]:
-    """The page state of every fragment of ``report_ids`` (or just the ids in ``only``)."""
+    """The page state of every fragment of ``report_ids`` (or of the ids in ``only``)."""
     blind = blind_mode(project, coder) if blind is None else blind
     store = ReviewStore(project)
     if only is not None:
@@ -164,8 +164,7 @@ def state_for(project: Project, coder: str, view: dict[str, Any]) -> dict[str, A
             **flags,
         }
     ids = {str(i) for i in view.get("ids") or [] if isinstance(i, str)}
-    reports = sorted({report_of(i) for i in ids if project.has_fragment(i)})
-    fragments = fragment_states(project, coder, reports, only=ids, blind=blind)
+    fragments = fragment_states(project, coder, [], only=ids, blind=blind)
     return {"fragments": fragments, "report_memos": [], **flags}
 
 
