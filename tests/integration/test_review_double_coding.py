@@ -206,3 +206,21 @@ def client_state(path: Path, fragment_id: str) -> dict:
     with client_for(path) as client:
         client.get(f"/?token={TOKEN}")
         return client.get(f"/api/state?ids={fragment_id}").json()["fragments"][0]
+
+
+def test_cli_blind_option_is_checked_and_logged(project_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from autocoder.cli import app
+
+    args = ["review", "--project", str(project_path), "--coder", "anna", "--no-browser"]
+    result = CliRunner().invoke(app, [*args, "--blind", "maybe"])
+    assert result.exit_code == 1 and "review.blind must be one of auto, on, off" in result.output
+    with Project.open(project_path, create=False) as project:
+        rows = project.conn.execute("SELECT key, value, coder FROM options").fetchall()
+    assert rows == []  # nothing logged, no server started
+    assert set_blind_options(project_path, "anna", "on", "on") == [
+        "review.blind = on",
+        "review.blind_suggestions = on",
+    ]
+    assert set_blind_options(project_path, "anna", "on", None) == []  # unchanged: no entry
