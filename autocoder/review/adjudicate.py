@@ -77,6 +77,18 @@ def adjudicate(
     (``factor``, ``presence``, ``priority``; ``factor`` "rejected" for not a fragment)."""
     if not project.has_fragment(fragment_id):
         raise NotFound("no such fragment in this project")
+    with project.transaction():  # the check and the entry under one write lock
+        return _adjudicate(project, codebook, adjudicator, fragment_id, form, expected_seq)
+
+
+def _adjudicate(
+    project: Project,
+    codebook: Codebook,
+    adjudicator: str,
+    fragment_id: str,
+    form: dict[str, Any],
+    expected_seq: int | None,
+) -> int:
     store = ReviewStore(project)
     current = {d.coder: (seq, d) for seq, d in store.decisions_on([fragment_id])}
     final = current.get(ADJUDICATED)

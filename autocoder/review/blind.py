@@ -52,7 +52,7 @@ def set_blind_options(
 ) -> list[str]:
     """Log the options given (None: leave as it is); returns what changed, for the user."""
     changed = []
-    with Project.open(project_path, create=False) as project:
+    with Project.open(project_path, create=False) as project, project.transaction():
         store = ReviewStore(project)
         for key, value in ((BLIND, blind), (BLIND_SUGGESTIONS, blind_suggestions)):
             if value is not None and store.set_option(key, value, coder) is not None:
