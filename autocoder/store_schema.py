@@ -200,7 +200,21 @@ BEGIN SELECT {action}; END;
 
 V2_NO_REWRITE = "".join(_no_rewrite(table, key) for table, key in KEYS.items())
 
-MIGRATIONS: list[str] = [V1, V2_NO_REWRITE]
+# Review options (blind coding and the like): a log like the others, the latest entry per key
+# counts, so an option can be switched off and on again; indexes for the review pages.
+REVIEW_OPTIONS = """
+CREATE TABLE options (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    coder TEXT NOT NULL,
+    timestamp TEXT NOT NULL
+);
+CREATE INDEX options_key ON options(key, seq);
+CREATE INDEX decisions_coder ON decisions(coder, seq, fragment_id, status);
+""" + _append_only("options")
+
+MIGRATIONS: list[str] = [V1, V2_NO_REWRITE, REVIEW_OPTIONS + _no_rewrite("options", ("seq",))]
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:

@@ -22,11 +22,31 @@ def review(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open a browser.")
     ] = False,
+    blind: Annotated[
+        str | None,
+        typer.Option(
+            "--blind",
+            help="Project option: hide other coders' codes (on, off; auto: once a second "
+            "coder decides).",
+        ),
+    ] = None,
+    blind_suggestions: Annotated[
+        str | None,
+        typer.Option(
+            "--blind-suggestions",
+            help="Project option: in blind mode also hide the model's suggestion (on, off).",
+        ),
+    ] = None,
 ) -> None:
     """Review suggestions in a local web app (Ctrl+C stops it)."""
     from autocoder.review.server import exposure_warning, serve
 
     show_warnings([warning] if (warning := exposure_warning(host)) else [])
+
+    from autocoder.review.blind import set_blind_options
+
+    for change in set_blind_options(project, coder, blind, blind_suggestions):
+        out.print(f"Project option set: {change}", markup=False)
 
     def announce(url: str) -> None:
         out.print(f"Reviewing {project} as {coder!r}; open this link (Ctrl+C stops):", markup=False)

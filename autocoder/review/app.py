@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,9 +24,11 @@ from autocoder.matrix import ink, shade
 from autocoder.review import routes
 from autocoder.review.security import Guard, GuardMiddleware, allowed_hosts
 from autocoder.store import Project
+from autocoder.store_review import ADJUDICATED
 
 HERE = Path(__file__).parent
 SHADE_STEPS = 10
+WORKER_THREADS = 4  # threads reading the project for requests (see routes.in_project)
 
 
 def templates() -> Jinja2Templates:
@@ -74,6 +77,10 @@ def create_app(
     accepted in the Host header (for tests); the server always passes its port."""
     if not coder.strip():
         raise StoreError("give the reviewing coder's name with --coder")
+    if coder.strip() == ADJUDICATED:
+        raise StoreError(
+            f"{ADJUDICATED!r} is where adjudicated codes are stored: use your own name"
+        )
     if len(token) < 16:
         raise StoreError("the session token is too short")
     project_path = Path(project_path)
@@ -88,6 +95,8 @@ def create_app(
             Route("/queue", routes.queue_page),
             Route("/matrix", routes.matrix_page),
             Route("/matrix/verdict", routes.verdict, methods=["POST"]),
+            Route("/adjudicate", routes.adjudication_page),
+            Route("/adjudicate", routes.adjudication, methods=["POST"]),
             Route("/api/state", routes.api_state),
             Route("/api/decide", routes.api_decide, methods=["POST"]),
             Route("/api/reject", routes.api_reject, methods=["POST"]),
@@ -103,6 +112,7 @@ def create_app(
     app.state.project_path = project_path
     app.state.coder = coder.strip()
     app.state.guard = guard
+    app.state.limiter = anyio.CapacityLimiter(WORKER_THREADS)
     app.state.codebook = codebook
     app.state.codes_css = codes_css(codebook)
     app.state.templates = templates()

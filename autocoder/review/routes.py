@@ -7,11 +7,14 @@ carries the fresh state so the page shows what others did meanwhile.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,7 +22,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from autocoder.errors import AutocoderError, StaleError, StoreBusyError
 from autocoder.matrix import ALL_COLUMN, CONFIRMABLE, By, build_matrix
-from autocoder.review import changes, state
+from autocoder.review import adjudicate, changes, state
+from autocoder.review.blind import blind_mode
 from autocoder.review.matrix_view import matrix_context
 from autocoder.store import Project
 
@@ -33,7 +37,10 @@ def _run(request: Request, work: Callable[[Project], T]) -> T:
 
 
 async def in_project(request: Request, work: Callable[[Project], T]) -> T:
-    return await run_in_threadpool(_run, request, work)
+    # A few worker threads, not anyio's 40: the work is mostly Python (one GIL), and with
+    # many clients 40 threads only take turns slower (p95 latency grew 4-fold).
+    limiter = request.app.state.limiter
+    return await anyio.to_thread.run_sync(functools.partial(_run, request, work), limiter=limiter)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -67,7 +74,7 @@ async def report_page(request: Request) -> Response:
     report_id = request.path_params["report_id"]
     data = await in_project(request, lambda p: state.report_page(p, coder, report_id))
     page = {"view": {"report": report_id}, "codes": codes_payload(request), **data["state"]}
-    return render(request, "report.html", {**data, "page": page})
+    return render(request, "report.html", {**data, "page": page, "blind": data["state"]["blind"]})
 
 
 async def queue_page(request: Request) -> Response:
@@ -77,7 +84,10 @@ async def queue_page(request: Request) -> Response:
         raise AutocoderError(f"strategy must be one of {', '.join(state.STRATEGIES)}")
     limit = min(max(_int(request.query_params.get("limit"), 25), 1), MAX_QUEUE)
     seed = _int(request.query_params.get("seed"), 0)
-    items = await in_project(request, lambda p: state.queue_items(p, coder, strategy, limit, seed))
+    items, blind = await in_project(
+        request,
+        lambda p: (state.queue_items(p, coder, strategy, limit, seed), blind_mode(p, coder)),
+    )
     page = {
         "view": {"ids": [item["fragment"].id for item in items]},
         "codes": codes_payload(request),
@@ -85,6 +95,7 @@ async def queue_page(request: Request) -> Response:
         "report_memos": [],
     }
     context = {"items": items, "strategy": strategy, "limit": limit, "seed": seed, "page": page}
+    context["blind"] = blind.on
     return render(request, "queue.html", context)
 
 
@@ -96,6 +107,8 @@ async def matrix_page(request: Request) -> Response:
         raise AutocoderError("by must be respondent, group or all")
     mine = params.get("mine") == "1"
     suggested = params.get("sugg") == "1"  # open fragments count their suggestion
+    blind = await in_project(request, lambda p: blind_mode(p, coder))
+    mine = mine or blind.on  # blind coding: other coders' codes stay hidden here too
 
     def work(project: Project) -> dict[str, Any]:
         records = project.coded_fragments(coder if mine else None, include_suggestions=suggested)
@@ -110,6 +123,7 @@ async def matrix_page(request: Request) -> Response:
 
     context = await in_project(request, work)
     context.update(by=by, mine=mine, sugg=suggested, verdicts=[v.value for v in CONFIRMABLE])
+    context["blind"] = blind.on
     return render(request, "matrix.html", context)
 
 
@@ -135,6 +149,28 @@ async def verdict(request: Request) -> Response:
     keep = {key: form.get(key, "") for key in ("mine", "sugg")}
     query = urlencode({"by": by, "code": code, "column": column, **keep})
     return RedirectResponse(f"/matrix?{query}", status_code=303)
+
+
+async def adjudication_page(request: Request) -> Response:
+    coder = request.app.state.coder
+    page = max(_int(request.query_params.get("page"), 0), 0)
+    data = await in_project(request, lambda p: adjudicate.disagreements(p, coder, page))
+    return render(request, "adjudicate.html", data)
+
+
+async def adjudication(request: Request) -> Response:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    fragment_id = form.get("fragment_id", "")
+    seq_text = form.get("expected_seq", "")
+    expected = _int(seq_text, -1) if seq_text else None
+    app = request.app.state
+
+    def work(project: Project) -> int:
+        return adjudicate.adjudicate(project, app.codebook, app.coder, fragment_id, form, expected)
+
+    await in_project(request, work)
+    page = _int(form.get("page"), 0)
+    return RedirectResponse(f"/adjudicate?page={page}#f-{fragment_id}", status_code=303)
 
 
 async def codes_stylesheet(request: Request) -> Response:

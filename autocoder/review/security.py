@@ -4,9 +4,10 @@ One pure-ASGI middleware runs before every route (static files included):
 
 1. the Host header must be on the allow-list (``127.0.0.1:PORT``, ``localhost:PORT``),
    else 400; this stops DNS-rebinding pages from talking to the app;
-2. the request must carry the session token: ``?token=...`` (exchanged for an HttpOnly,
-   SameSite=Strict cookie and a page moving on to the same URL without the token) or that
-   cookie, else 403;
+2. the request must carry a session cookie (HttpOnly, SameSite=Strict, a random session id,
+   never the token), else 403. The link's ``?token=...`` is one-time: its first use (a GET)
+   exchanges it for a session cookie and a page moving on to the same URL without it; any
+   later use from a browser without that cookie is refused with a page saying why;
 3. every POST must carry the per-session CSRF token (``X-CSRF-Token`` header or a ``csrf``
    form field, compared in constant time), must not come from another site (``Origin``,
    ``Sec-Fetch-Site``), else 403;
@@ -55,14 +56,35 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+class Sessions:
+    """The link token's one use and the session ids it was exchanged for (in memory: a
+    restarted server prints a new link)."""
+
+    def __init__(self) -> None:
+        self.token_used = False
+        self.ids: set[str] = set()
+
+    def start(self) -> str:
+        self.token_used = True
+        session = secrets.token_urlsafe(32)
+        self.ids.add(session)
+        return session
+
+    def valid(self, value: str | None) -> bool:
+        return bool(value) and any(
+            hmac.compare_digest(str(value).encode(), known.encode()) for known in self.ids
+        )
+
+
 @dataclass(frozen=True)
 class Guard:
-    """What the middleware checks against: one session per server."""
+    """What the middleware checks against: one link token and its session per server."""
 
     token: str
     hosts: frozenset[str]
     any_port: bool = False
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    sessions: Sessions = field(default_factory=Sessions, compare=False)
 
     @property
     def cookie_name(self) -> str:
@@ -93,6 +115,17 @@ def allowed_hosts(port: int | None, extra: Iterable[str] = ()) -> tuple[frozense
     return frozenset(f"{name}:{port}" for name in names), False
 
 
+def used_link_page() -> Response:
+    page = (
+        '<!doctype html><meta charset="utf-8"><title>Link already used · autocoder review</title>'
+        "<h1>This review link has already been used</h1><p>The link <code>autocoder review</code>"
+        " prints works once, in the browser that opened it first. Go back to that browser "
+        "window, or stop the app (Ctrl+C) and start <code>autocoder review</code> again for a "
+        "new link.</p>\n"
+    )
+    return HTMLResponse(page, status_code=403, headers=SECURITY_HEADERS)
+
+
 def refuse(status: int, text: str) -> Response:
     return PlainTextResponse(text, status_code=status, headers=SECURITY_HEADERS)
 
@@ -114,7 +147,7 @@ class GuardMiddleware:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         problem = self.check_request(scope, headers, query)
         if problem is None and "token" in query and scope["method"] in ("GET", "HEAD"):
-            problem = self.exchange(scope, query)
+            problem = self.exchange(scope, query, self.session_of(headers))
         if problem is None and scope["method"] == "POST":
             receive, problem = await self.check_post(headers, receive)
         if problem is not None:
@@ -129,14 +162,22 @@ class GuardMiddleware:
             return refuse(400, "Bad Host header: open the app through the URL it printed.")
         if scope["method"] not in ("GET", "HEAD", "POST"):
             return refuse(405, "Method not allowed.")
-        cookie = cookie_parser(headers.get("cookie", "")).get(self.guard.cookie_name)
-        if not (self.guard.token_ok(query.get("token")) or self.guard.token_ok(cookie)):
-            return refuse(
-                403, "Forbidden: open the review app through the link `autocoder review` printed."
-            )
+        if self.session_of(headers) is None:
+            link = query.get("token") if scope["method"] in ("GET", "HEAD") else None
+            if not self.guard.token_ok(link):
+                return refuse(
+                    403,
+                    "Forbidden: open the review app through the link `autocoder review` printed.",
+                )
+            if self.guard.sessions.token_used:
+                return used_link_page()
         if scope["method"] == "POST" and not self.same_origin(headers):
             return refuse(403, "Forbidden: cross-site request.")
         return None
+
+    def session_of(self, headers: Headers) -> str | None:
+        cookie = cookie_parser(headers.get("cookie", "")).get(self.guard.cookie_name)
+        return cookie if self.guard.sessions.valid(cookie) else None
 
     def same_origin(self, headers: Headers) -> bool:
         """Browsers say where a request comes from (``Sec-Fetch-Site``, ``Origin``); a page
@@ -151,8 +192,9 @@ class GuardMiddleware:
             return fetch_site == "same-origin"
         return origin.startswith("http://") and self.guard.host_ok(origin[len("http://") :])
 
-    def exchange(self, scope: Scope, query: dict[str, str]) -> Response:
-        """Trade the URL token for a cookie, then move on to the same URL without it.
+    def exchange(self, scope: Scope, query: dict[str, str], session: str | None) -> Response:
+        """Trade the URL token for a session cookie (once; a browser that has its session
+        just moves on), then move on to the same URL without it.
 
         A small page that refreshes itself rather than a redirect: a SameSite=Strict cookie
         is not sent along a redirect chain that another site (or a local file, as the browser
@@ -164,9 +206,14 @@ class GuardMiddleware:
             f'{target}"><title>autocoder review</title><a href="{target}">Continue</a>\n'
         )
         response = HTMLResponse(page, headers=SECURITY_HEADERS)
-        response.set_cookie(
-            self.guard.cookie_name, self.guard.token, httponly=True, samesite="strict", path="/"
-        )
+        if session is None:
+            response.set_cookie(
+                self.guard.cookie_name,
+                self.guard.sessions.start(),
+                httponly=True,
+                samesite="strict",
+                path="/",
+            )
         return response
 
     async def check_post(

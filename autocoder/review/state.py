@@ -19,10 +19,12 @@ from autocoder.records import (
     Status,
     Suggestion,
 )
+from autocoder.review.blind import Blind, blind_mode
+from autocoder.review.markdown import Marks, Run, pieces_with_runs, question_wordings
 from autocoder.store import Project
+from autocoder.store_review import ReviewStore
 
 HUMAN = {Status.CONFIRMED.value, Status.CORRECTED.value, Status.REJECTED.value}
-CONTEXT_FRAGMENTS = 1  # sentences shown before and after a queue item
 STRATEGIES = ("least_confidence", "margin", "random")
 
 
@@ -75,7 +77,11 @@ def decision_view(decision: Decision, seq: int | None = None) -> dict[str, Any]:
 
 
 def fragment_view(
-    record: FragmentRecord, others: list[Decision], memos: list[dict[str, Any]]
+    record: FragmentRecord,
+    others: list[Decision],
+    memos: list[dict[str, Any]],
+    blind: Blind,
+    wording: str | None = None,
 ) -> dict[str, Any]:
     fragment, coding, extra = record.fragment, record.coding, record.extra
     status = str(extra.get("status") or "open")
@@ -91,13 +97,14 @@ def fragment_view(
         "id": fragment.id,
         "report": fragment.report,
         "question": fragment.question,
+        "question_text": wording,
         "speaker": fragment.speaker,
         "respondent": fragment.respondent,
         "status": status if status in HUMAN else "open",
         "seq": extra.get("seq"),
         "mine": mine,
-        "suggestion": suggestion_view(record.suggestion),
-        "others": [decision_view(d) for d in others],
+        "suggestion": None if blind.suggestion else suggestion_view(record.suggestion),
+        "others": [] if blind.others else [decision_view(d) for d in others],
         "memos": [memo_view(m) for m in memos],
     }
 
@@ -107,71 +114,90 @@ def memo_view(memo: dict[str, Any]) -> dict[str, Any]:
 
 
 def fragment_states(
-    project: Project, coder: str, report_ids: Iterable[str], only: set[str] | None = None
+    project: Project,
+    coder: str,
+    report_ids: Iterable[str],
+    only: set[str] | None = None,
+    blind: Blind | None = None,
 ) -> list[dict[str, Any]]:
-    """The page state of every fragment of ``report_ids`` (or just the ids in ``only``)."""
-    records = project.coded_fragments(coder, include_suggestions=True, report_ids=report_ids)
+    """The page state of every fragment of ``report_ids`` (or of the ids in ``only``)."""
+    blind = blind_mode(project, coder) if blind is None else blind
+    store = ReviewStore(project)
     if only is not None:
-        records = [r for r in records if r.fragment.id in only]
-    wanted = {r.fragment.id for r in records}
+        records = store.records(coder, only)
+    else:
+        records = project.coded_fragments(coder, include_suggestions=True, report_ids=report_ids)
+    wanted = [r.fragment.id for r in records]
     others: dict[str, list[Decision]] = {}
-    for decision in project.current_decisions():
-        mine = decision.coder == coder
-        if decision.fragment_id in wanted and not mine and decision.status.value in HUMAN:
-            others.setdefault(decision.fragment_id, []).append(decision)
+    if not blind.others:
+        for _, decision in store.decisions_on(wanted):
+            if decision.coder != coder and decision.status.value in HUMAN:
+                others.setdefault(decision.fragment_id, []).append(decision)
+    memos = store.memos_on("fragment", wanted)
+    wordings = {
+        rid: question_wordings(project.report_text(rid))
+        for rid in dict.fromkeys(r.fragment.report for r in records)
+    }
     return [
-        fragment_view(r, others.get(r.fragment.id, []), project.memos("fragment", r.fragment.id))
+        fragment_view(
+            r,
+            others.get(r.fragment.id, []),
+            memos.get(r.fragment.id, []),
+            blind,
+            wordings[r.fragment.report].get(r.fragment.question or 0),
+        )
         for r in records
     ]
 
 
 def state_for(project: Project, coder: str, view: dict[str, Any]) -> dict[str, Any]:
     """Fresh state for a page: ``{"report": id}`` or ``{"ids": [fragment ids]}``."""
+    blind = blind_mode(project, coder)
+    flags = {"blind": blind.others, "blind_suggestions": blind.suggestion}
     if view.get("report"):
         report_id = str(view["report"])
         if not project.has_report(report_id):
             raise NotFound("no such report in this project")
         return {
-            "fragments": fragment_states(project, coder, [report_id]),
+            "fragments": fragment_states(project, coder, [report_id], blind=blind),
             "report_memos": [memo_view(m) for m in project.memos("report", report_id)],
+            **flags,
         }
     ids = {str(i) for i in view.get("ids") or [] if isinstance(i, str)}
-    reports = sorted({report_of(i) for i in ids if project.has_fragment(i)})
-    return {"fragments": fragment_states(project, coder, reports, only=ids), "report_memos": []}
+    fragments = fragment_states(project, coder, [], only=ids, blind=blind)
+    return {"fragments": fragments, "report_memos": [], **flags}
 
 
 def report_meta(project: Project, report_id: str) -> dict[str, Any]:
-    for report in project.reports():
-        if report["id"] == report_id:
-            return report
-    for report in project.reports(all_versions=True):
-        if report["id"] == report_id:
-            return report
-    raise NotFound("no such report in this project")
+    meta = ReviewStore(project).report(report_id)
+    if meta is None:
+        raise NotFound("no such report in this project")
+    return meta
 
 
-def text_pieces(text: str, fragments: list[Fragment]) -> list[tuple[str, str | None]]:
-    """The report text cut into (text, fragment id or None) pieces in document order."""
-    pieces: list[tuple[str, str | None]] = []
+def text_pieces(text: str, fragments: list[Fragment]) -> list[tuple[int, int, str | None]]:
+    """The report text cut into (start, end, fragment id or None) pieces in document order."""
+    pieces: list[tuple[int, int, str | None]] = []
     cursor = 0
     for fragment in sorted(fragments, key=lambda f: (f.start, f.end)):
         if fragment.start < cursor or fragment.end <= fragment.start:
             continue  # overlapping or empty: the text is already shown
         if fragment.start > cursor:
-            pieces.append((text[cursor : fragment.start], None))
-        pieces.append((text[fragment.start : fragment.end], fragment.id))
+            pieces.append((cursor, fragment.start, None))
+        pieces.append((fragment.start, fragment.end, fragment.id))
         cursor = fragment.end
     if cursor < len(text):
-        pieces.append((text[cursor:], None))
+        pieces.append((cursor, len(text), None))
     return pieces
 
 
 def report_page(project: Project, coder: str, report_id: str) -> dict[str, Any]:
     meta = report_meta(project, report_id)
     fragments = project.fragments(report_id)
+    text = project.report_text(report_id)
     return {
         "report": meta,
-        "pieces": text_pieces(project.report_text(report_id), fragments),
+        "pieces": pieces_with_runs(text, text_pieces(text, fragments)),
         "state": state_for(project, coder, {"report": report_id}),
     }
 
@@ -199,27 +225,37 @@ def _percent(done: int, total: int) -> int:
 def queue_items(
     project: Project, coder: str, strategy: str, limit: int, seed: int
 ) -> list[dict[str, Any]]:
-    """The open suggestions in review order, each with its neighbouring sentences."""
-    records = project.open_suggestions(coder, strategy=strategy, limit=limit, seed=seed)
-    wanted = {r.fragment.id for r in records}
-    states = {
-        s["id"]: s
-        for s in fragment_states(project, coder, {r.fragment.report for r in records}, wanted)
-    }
-    neighbours: dict[str, list[Fragment]] = {}
+    """The fragments the coder has not decided, in review order, each with the sentences
+    next to it that answer the same question."""
+    store = ReviewStore(project)
+    ids = store.queue(coder, strategy, limit, seed)
+    states = {s["id"]: s for s in fragment_states(project, coder, [], only=set(ids))}
+    around = store.neighbours(ids)
+    wanted = [i for pair in around.values() for i in pair if i is not None]
+    fragments = {f.id: f for f in store.fragments_by_id([*ids, *wanted])}
+    texts: dict[str, tuple[str, Marks]] = {}
     items = []
-    for record in records:
-        fragment = record.fragment
-        siblings = neighbours.setdefault(fragment.report, project.fragments(fragment.report))
-        index = next(i for i, f in enumerate(siblings) if f.id == fragment.id)
-        before = siblings[max(0, index - CONTEXT_FRAGMENTS) : index]
-        after = siblings[index + 1 : index + 1 + CONTEXT_FRAGMENTS]
+    for fragment_id in ids:
+        fragment = fragments[fragment_id]
+        if fragment.report not in texts:
+            text = project.report_text(fragment.report)
+            texts[fragment.report] = (text, Marks.of(text))
+        text, marks = texts[fragment.report]
+        before, after = (fragments.get(i) if i else None for i in around[fragment_id])
         items.append(
             {
                 "fragment": fragment,
-                "before": " ".join(f.text for f in before),
-                "after": " ".join(f.text for f in after),
+                "runs": marks.runs(text, fragment.start, fragment.end),
+                "before": _context(before, fragment, text, marks),
+                "after": _context(after, fragment, text, marks),
                 "state": states[fragment.id],
             }
         )
     return items
+
+
+def _context(neighbour: Fragment | None, fragment: Fragment, text: str, marks: Marks) -> list[Run]:
+    """A neighbour's runs, unless it answers another question (or none at all)."""
+    if neighbour is None or neighbour.question != fragment.question:
+        return []
+    return marks.runs(text, neighbour.start, neighbour.end)

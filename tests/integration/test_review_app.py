@@ -25,6 +25,7 @@ from autocoder.codebook import DEFAULT_CODEBOOK, load_codebook
 from autocoder.matrix import counted_evidence
 from autocoder.records import Fragment, Presence, Report, ReportMeta, Suggestion
 from autocoder.review import create_app
+from autocoder.review.blind import set_blind_options
 from autocoder.store import Project
 
 CODEBOOK = load_codebook()
@@ -137,8 +138,23 @@ def test_token_becomes_a_strict_httponly_cookie_and_leaves_the_url(project_path:
         assert TOKEN not in response.text
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
-        assert TOKEN in cookie
+        assert TOKEN not in cookie  # a session id of its own
         assert fresh.get("/").status_code == 200
+
+
+def test_the_link_works_once(project_path: Path) -> None:
+    app = create_app(project_path, "anna", TOKEN)
+    with TestClient(app, base_url=BASE) as first, TestClient(app, base_url=BASE) as second:
+        assert "set-cookie" in first.get(f"/?token={TOKEN}").headers
+        again = first.get(f"/queue?token={TOKEN}")  # the same browser: just moves on
+        assert again.status_code == 200 and "set-cookie" not in again.headers
+        refused = second.get(f"/?token={TOKEN}")  # a fresh browser
+        assert refused.status_code == 403 and "already been used" in refused.text
+        assert "set-cookie" not in refused.headers
+        assert second.get("/").status_code == 403
+        assert first.get("/").status_code == 200
+        forged = {app.state.guard.cookie_name: TOKEN}  # the token is no session id
+        assert second.get("/", cookies=forged).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -345,6 +361,7 @@ def test_undo_needs_no_page_history_and_keeps_to_the_coder(project_path: Path) -
 
 
 def test_two_coders_keep_their_own_work_and_see_each_other(project_path: Path) -> None:
+    assert set_blind_options(project_path, "anna", "off", None) == ["review.blind = off"]
     fid = fragments(project_path)[0].id
     body = {"fragment_id": fid, "factor": FIRST, "presence": "present", "expected_seq": None}
     with client_for(project_path, "anna") as anna, client_for(project_path, "bob") as bob:

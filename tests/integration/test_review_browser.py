@@ -15,6 +15,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,8 +107,9 @@ REPORTS = {
     "t02.txt": (
         "T02",
         "management",
-        "I: Vraag 5. Hoe verloopt de samenwerking?\n\n"
-        "R: Niemand weet wie wat moet doen na het overleg. "
+        "# Verslag T02\n\n"
+        "**Interviewer:** Vraag 5. Hoe verloopt de samenwerking?\n\n"
+        "**Respondent:** Niemand weet wie wat moet doen na het overleg. "
         "Het budget voor de samenwerking is goed geregeld.\n",
     ),
 }
@@ -179,9 +181,15 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(project_path: Path) -> Iterator[Live]:
+    with serving(project_path, CODER) as running:
+        yield running
+
+
+@contextmanager
+def serving(project_path: Path, coder: str) -> Iterator[Live]:
     from autocoder.review.server import make_server
 
-    server, sock, url = make_server(project_path, CODER)
+    server, sock, url = make_server(project_path, coder)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -363,11 +371,22 @@ def screenshot(driver: webdriver.Chrome, live: Live, report_id: str, fragment_id
     driver.save_screenshot(str(SCREENSHOT))
 
 
-def test_post_without_csrf_and_foreign_host_are_refused(live: Live, project_path: Path) -> None:
+def session_cookie(driver: webdriver.Chrome, live: Live) -> dict[str, str]:
+    """The browser's session (opening the link first when this browser has none yet)."""
+    driver.get(f"{live.base}/favicon.ico")
+    if driver.get_cookie(live.cookie) is None:
+        driver.get(f"{live.base}/?token={live.token}")
+        wait(driver, lambda d: d.get_cookie(live.cookie) is not None)
+    return {live.cookie: driver.get_cookie(live.cookie)["value"]}
+
+
+def test_post_without_csrf_and_foreign_host_are_refused(
+    live: Live, project_path: Path, driver: webdriver.Chrome
+) -> None:
     with Project.open(project_path, create=False) as project:
         fragment_id = project.coded_fragments(CODER)[0].fragment.id
         before = project.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
-    cookies = {live.cookie: live.token}
+    cookies = session_cookie(driver, live)
     body = {"fragment_id": fragment_id, "factor": None, "expected_seq": None}
     with httpx.Client(base_url=live.base, cookies=cookies) as client:
         assert client.get("/").status_code == 200
@@ -376,6 +395,62 @@ def test_post_without_csrf_and_foreign_host_are_refused(live: Live, project_path
         assert client.get("/", headers={"Host": "localhost:1"}).status_code == 400
     with httpx.Client(base_url=live.base) as anonymous:
         assert anonymous.get("/").status_code == 403
+        assert anonymous.get(f"/?token={live.token}").status_code == 403  # used: one-time
     with Project.open(project_path, create=False) as project:
         after = project.conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
     assert after == before
+
+
+def test_blind_double_coding_by_two_coders(project_path: Path, driver: webdriver.Chrome) -> None:
+    """anna decides a fragment; bob logs in: his queue holds it, his page hides her code."""
+    with Project.open(project_path, create=False) as project:
+        report = next(r for r in project.reports() if r["source"].endswith("t02.txt"))
+        records = project.coded_fragments(
+            "anna", include_suggestions=True, report_ids=[report["id"]]
+        )
+    target = next(r for r in records if r.extra["status"] == "open").fragment
+    with serving(project_path, "anna") as anna:
+        driver.get(f"{anna.base}/reports/{report['id']}?f={target.id}&token={anna.token}")
+        ready(driver)
+        press(driver, "0", Keys.ENTER)  # anna: no factor
+        wait(driver, lambda d: has(d, target.id, status="corrected", factor=""))
+    with Project.open(project_path, create=False) as project:
+        annas = {d.fragment_id: d for d in project.current_decisions("anna")}
+    assert annas[target.id].factor is None
+
+    with serving(project_path, "bob") as bob:
+        driver.get(f"{bob.base}/queue?limit=200&token={bob.token}")
+        ready(driver)
+        assert driver.find_element(By.ID, "blind-mode").text == "Blind coding"
+        span(driver, target.id).click()  # anna's fragment is in bob's queue
+        wait(driver, lambda d: "is-selected" in span(d, target.id).get_attribute("class"))
+        assert not driver.find_element(By.ID, "p-others-box").is_displayed()
+        assert "anna" not in driver.find_element(By.ID, "panel").text
+        assert "anna" not in driver.page_source  # not even in the page's data
+        assert span(driver, target.id).get_attribute("data-status") == "open"
+        driver.get(f"{bob.base}/reports/{report['id']}?f={target.id}")
+        ready(driver)
+        assert "anna" not in driver.page_source
+        assert "has-others" not in span(driver, target.id).get_attribute("class")
+        # light Markdown: shown as headings and bold labels, the text itself unchanged
+        with Project.open(project_path, create=False) as project:
+            text = project.report_text(report["id"])
+        shown = driver.find_element(By.ID, "text")
+        assert driver.execute_script("return arguments[0].textContent", shown) == text
+        assert "**" not in shown.text and "# Verslag" not in shown.text
+        assert shown.find_element(By.CSS_SELECTOR, ".md-b").text == "Interviewer:"
+        assert span(driver, target.id).get_attribute("textContent") == target.text
+        assert "Hoe verloopt de samenwerking?" in driver.find_element(By.ID, "p-meta").text
+
+
+def test_the_link_is_refused_in_a_fresh_browser(
+    project_path: Path, driver: webdriver.Chrome
+) -> None:
+    with serving(project_path, "carol") as carol:
+        driver.get(f"{carol.base}/?token={carol.token}")
+        wait(driver, lambda d: d.current_url == f"{carol.base}/" and "Reports" in d.title)
+        driver.delete_cookie(carol.cookie)  # as a fresh browser would come
+        driver.get(f"{carol.base}/?token={carol.token}")
+        heading = driver.find_element(By.TAG_NAME, "h1").text
+        assert heading == "This review link has already been used"
+        assert driver.get_cookie(carol.cookie) is None

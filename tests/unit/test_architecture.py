@@ -68,7 +68,7 @@ CLASSIFY = (
     "classify.transformer_train",
 )
 MODELS = ("estimator_file", "model_versions", "modeldir", "train", "evaluate")
-STORE = ("store_schema", "store_read", "store")
+STORE = ("store_schema", "store_read", "store_review", "store")
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = (
     "project_work",
@@ -99,8 +99,11 @@ AGREEMENT = (
 )
 REVIEW = (
     "review.security",
+    "review.markdown",
+    "review.blind",
     "review.state",
     "review.changes",
+    "review.adjudicate",
     "review.matrix_view",
     "review.routes",
     "review.app",

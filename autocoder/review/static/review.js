@@ -69,12 +69,13 @@
     return other.factor !== mine.factor || other.presence !== mine.presence;
   }
 
+  const questionLabel = (f) => "question " + f.question + (f.question_text ? ": " + f.question_text : "");
   const label = (factor) => (factor ? codeName.get(factor) || factor : "no factor");
   const pct = (x) => Math.round(100 * x) + "%";
 
   function tooltip(f) {
     const lines = [];
-    if (f.question) lines.push("Question " + f.question);
+    if (f.question) lines.push(questionLabel(f));
     const s = f.suggestion;
     if (s) {
       lines.push(`Suggested: ${label(s.factor)}${s.presence ? " (" + s.presence + ")" : ""}, ${pct(s.confidence)}`);
@@ -107,7 +108,7 @@
     if (!f) return;
     $("p-pos").textContent = `${index + 1} of ${order.length}`;
     const meta = [f.respondent];
-    if (f.question) meta.push("question " + f.question);
+    if (f.question) meta.push(questionLabel(f));
     if (f.speaker) meta.push("speaker " + f.speaker);
     $("p-meta").textContent = meta.join(" · ");
     renderSuggestion(f.suggestion);
