@@ -120,6 +120,14 @@ def _print_code_summary(summary: CodeSummary, project: Path) -> None:
     if summary.suggestions:
         counts = ", ".join(f"{k} {v}" for k, v in summary.suggestions.most_common())
         out.print(f"suggestions ({escape(summary.model or '')}): {escape(counts)}")
+    if summary.new_versions:
+        codings = summary.codings
+        out.print(
+            f"codings of the earlier versions: {codings.carried} carried (text unchanged), "
+            f"{codings.reopened} reopened (text changed; the earlier coding is shown), "
+            f"{codings.dropped} dropped (text removed)",
+            soft_wrap=True,
+        )
     if summary.filled:
         out.print(f"{summary.filled} fragments stored earlier got their first suggestion")
     if summary.note:
@@ -168,6 +176,18 @@ def status(
         f"{info['fragments']} fragments, {info['suggestions']} suggestions; codebook "
         f"{info['codebook']}, model {escape(str(info['active_model']))}, unit {info['unit']}"
     )
+    if info["reopened"]:
+        out.print(
+            f"{info['reopened']} fragments reopened: their text changed in a new version of the "
+            "report; decide them again (the earlier coding is shown)",
+            soft_wrap=True,
+        )
+    if info["duplicates"]:
+        out.print(
+            f"[yellow]{info['duplicates']} reports have the same text as another file[/] "
+            "(marked 'same text as'); each file is its own report",
+            soft_wrap=True,
+        )
     out.print(_coder_table(info["coders"]))
     out.print(_report_table(info["per_report"], sorted(info["coders"])))
 
@@ -190,6 +210,11 @@ def _report_table(reports: list[dict[str, Any]], coders: list[str]) -> Table:
     for report in reports:
         version = f" (v{report['version']})" if report["version"] > 1 else ""
         label = Path(report["source"]).name + version
+        if report.get("reopened"):
+            label += f"\n{report['reopened']} reopened"
+        if report.get("same_text_as"):
+            others = ", ".join(Path(other).name for other in report["same_text_as"])
+            label += f"\nsame text as {others}"
         sizes = (str(report.get("fragments", 0)), str(report.get("suggestions", 0)))
         for index, name in enumerate(coders or [""]):
             counts = report.get("coders", {}).get(name)

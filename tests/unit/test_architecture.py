@@ -59,7 +59,7 @@ CLASSIFY = (
     "classify.transformer_train",
 )
 MODELS = ("estimator_file", "modeldir", "train", "evaluate")
-STORE = ("store_schema", "store_read", "store")
+STORE = ("store_schema", "store_versions", "store_read", "fragment_links", "store")
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = ("project_work", "project_pool", "project_export", "project_import", "project", "retrain")
 MATRIX = (
