@@ -36,6 +36,16 @@ def meta_key(report: Report) -> tuple[str, str, str, str, str]:
     return (meta.respondent, meta.organisation, meta.role, str(meta.group), meta.date)
 
 
+def _canonical(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def project_model_id(meta: dict[str, Any]) -> str:
+    """A model's id in a project: its model_id and 8 hex of the hash of its metadata."""
+    digest = hashlib.sha256(_canonical(meta).encode("utf-8")).hexdigest()[:8]
+    return f"{meta.get('model_id') or 'model'}-{digest}"
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -208,9 +218,7 @@ class Project(StoreReader):
         if meta.get("codebook_hash") != codebook.hash:
             other = str(meta.get("codebook_hash") or "?")
             raise CodebookMismatchError(self._mismatch(str(meta.get("codebook_id")), other))
-        canonical = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
-        model_id = f"{meta.get('model_id') or 'model'}-{digest}"
+        canonical, model_id = _canonical(meta), project_model_id(meta)
         with self.transaction():
             self.conn.execute(
                 "INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)",

@@ -37,7 +37,12 @@ def code(
     project: ProjectOpt,
     paths: Annotated[list[Path] | None, typer.Argument(help="Report files or folders.")] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model directory (default: models/default).")
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model directory for this run (default: the project's active model, else "
+            "models/default).",
+        ),
     ] = None,
     jobs: Annotated[
         int,
@@ -52,19 +57,27 @@ def code(
             "--rescore", help="Score the undecided fragments with --model (after coding PATHs)."
         ),
     ] = False,
+    activate: Annotated[
+        bool,
+        typer.Option("--activate", help="Make --model the project's active model (reviewed)."),
+    ] = False,
 ) -> None:
     """Read, segment and pre-code reports into a project; running it again adds nothing."""
     if unit not in UNITS:
         raise typer.BadParameter("use sentence, paragraph or answer", param_hint="--unit")
     if not paths and not rescore:
         raise typer.BadParameter("give report files or folders (or --rescore)")
+    if activate and model is None:
+        raise typer.BadParameter("--activate needs --model DIR", param_hint="--activate")
     if paths:
-        _code(paths, project, model, jobs, unit)
+        _code(paths, project, model, jobs, unit, activate)
     if rescore:
-        _rescore(project, model)
+        _rescore(project, model, activate)
 
 
-def _code(paths: list[Path], project: Path, model: Path | None, jobs: int, unit: str) -> None:
+def _code(
+    paths: list[Path], project: Path, model: Path | None, jobs: int, unit: str, activate: bool
+) -> None:
     from autocoder.project import code_reports
 
     with _bar() as bar:
@@ -81,7 +94,7 @@ def _code(paths: list[Path], project: Path, model: Path | None, jobs: int, unit:
                 rate=rate,
             )
 
-        summary = code_reports(paths, project, model, jobs, unit, progress)  # type: ignore[arg-type]
+        summary = code_reports(paths, project, model, jobs, unit, progress, activate)  # type: ignore[arg-type]
     _print_code_summary(summary, project)
 
 
@@ -144,12 +157,18 @@ def _print_code_summary(summary: CodeSummary, project: Path) -> None:
         raise typer.Exit(1)
 
 
-def _rescore(project: Path, model: Path | None) -> None:
-    from autocoder.project import DEFAULT_MODEL, rescore_open
+def _rescore(project: Path, model: Path | None, activate: bool) -> None:
+    from autocoder.project import rescore_open
 
-    summary = rescore_open(project, model or DEFAULT_MODEL)
+    summary = rescore_open(project, model, activate)
     counts = ", ".join(f"{k} {v}" for k, v in summary.suggestions.most_common())
     out.print(f"rescored {summary.fragments} open fragments with {escape(summary.model)}")
+    if summary.active != summary.model:
+        err.print(
+            f"[yellow]note:[/yellow] the active model stays {escape(str(summary.active))} (its "
+            "suggestions are the ones reviewed); add --activate to switch",
+            soft_wrap=True,
+        )
     if counts:
         out.print(f"suggestions: {escape(counts)}; {summary.low_confidence} below 0.5")
     if summary.interrupted:

@@ -237,3 +237,72 @@ def test_a_v1_project_splits_shared_reports_and_keeps_decisions(tmp_path: Path) 
     assert (tmp_path / "old.db.bak").is_file()
     with Project.open(db) as project:  # opening again changes nothing
         assert project.status()["versions"] == 3
+
+
+# --- the project's active model -------------------------------------------------------------
+
+
+def suggestion_models(db: Path, name: str) -> set[str]:
+    with Project.open(db) as project:
+        rows = project.conn.execute(
+            "SELECT DISTINCT s.model_id FROM suggestions s JOIN fragments f ON f.id = "
+            "s.fragment_id JOIN latest_versions v ON v.report_id = f.report_id "
+            "WHERE v.source LIKE ?",
+            (f"%{name}",),
+        )
+        return {row[0] for row in rows}
+
+
+def active(db: Path) -> str | None:
+    with Project.open(db) as project:
+        return project.active_model_id()
+
+
+def test_code_and_rescore_keep_the_active_model(tmp_path: Path, model_dir: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for number in (1, 2):
+        write_report(folder / f"verslag-{number}.md", number)
+    db = tmp_path / "study.db"
+    run("code", folder, "--project", db, "--model", model_dir)
+    first = active(db)
+    mine = train_tiny(tmp_path / "mine", seed=5, skip=1)
+    run("code", folder, "--project", db, "--model", mine, "--activate")  # files unchanged
+    second = active(db)
+    assert second not in (None, first)
+    with Project.open(db) as project:
+        assert project.model_dir(second) == str(mine.resolve())
+
+    run("code", folder, "--project", db)  # no --model, nothing new: the active model stays
+    assert active(db) == second
+    write_report(folder / "verslag-3.md", 3)
+    run("code", folder, "--project", db)  # a new file: scored by the active model
+    assert active(db) == second and suggestion_models(db, "verslag-3.md") == {second}
+
+    write_report(folder / "verslag-4.md", 4)
+    once = run("code", folder, "--project", db, "--model", model_dir)  # this run only
+    assert active(db) == second and suggestion_models(db, "verslag-4.md") == {first}
+    assert "active model stays" in once.stderr
+    rescored = run("code", "--project", db, "--rescore")  # with the active model
+    assert second in rescored.stdout and active(db) == second
+    assert suggestion_models(db, "verslag-4.md") == {first, second}
+
+    switched = run("models", "activate", first, "--project", db)
+    assert f"active model: {first} (was {second})" in switched.stdout and active(db) == first
+    assert first in run("models", "--project", db).stdout
+    refused = CliRunner().invoke(app, ["models", "activate", "nope", "--project", str(db)])
+    assert refused.exit_code == 1 and "no model 'nope'" in refused.stderr
+
+
+def test_an_active_model_that_cannot_be_found_is_named(tmp_path: Path, model_dir: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    write_report(folder / "verslag-1.md", 1)
+    db = tmp_path / "study.db"
+    moved = train_tiny(tmp_path / "moved")
+    run("code", folder, "--project", db, "--model", moved)
+    (moved / "meta.json").rename(tmp_path / "meta.json")
+    write_report(folder / "verslag-2.md", 2)
+    result = CliRunner().invoke(app, ["code", str(folder), "--project", str(db)])
+    assert result.exit_code == 1
+    assert active(db) in result.stderr and "give --model DIR" in result.stderr
