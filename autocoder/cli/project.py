@@ -136,9 +136,9 @@ def _print_code_summary(summary: CodeSummary, project: Path) -> None:
     if summary.new_versions:
         codings = summary.codings
         out.print(
-            f"codings of the earlier versions: {codings.carried} carried (text unchanged), "
-            f"{codings.reopened} reopened (text changed; the earlier coding is shown), "
-            f"{codings.dropped} dropped (text removed)",
+            f"codings of the earlier versions (per coder and fragment): {codings.carried} "
+            f"carried (text unchanged), {codings.reopened} reopened (text changed: open again, "
+            f"linked to the earlier coding), {codings.dropped} dropped (text removed)",
             soft_wrap=True,
         )
     if summary.filled:
@@ -197,8 +197,8 @@ def status(
     )
     if info["reopened"]:
         out.print(
-            f"{info['reopened']} fragments reopened: their text changed in a new version of the "
-            "report; decide them again (the earlier coding is shown)",
+            f"reopened fragments: {info['reopened']} (coded before, their text changed in a new "
+            "version of the report: decide them again)",
             soft_wrap=True,
         )
     if info["duplicates"]:
