@@ -100,12 +100,12 @@ def _changed(old_run: list[Fragment], new_run: list[Fragment]) -> list[Link]:
     links: list[Link] = []
     free = list(new_run)
     for fragment in old_run:
-        scored = [(_similarity(fragment, other), -index) for index, other in enumerate(free)]
-        if not scored:
+        if not free:
             break
-        best, index = max(scored)
-        if best >= SIMILAR:
-            links.append(Link(fragment.id, free.pop(-index).id, False))
+        scores = [_similarity(fragment, other) for other in free]
+        best = max(range(len(free)), key=scores.__getitem__)  # the first of equals
+        if scores[best] >= SIMILAR:
+            links.append(Link(fragment.id, free.pop(best).id, False))
     return links
 
 
