@@ -157,6 +157,11 @@ def activate_command(
 
     before = activate_model(project, model_id)
     out.print(f"active model: {escape(model_id)} (was {escape(before)})")
+    out.print(
+        f"open fragments it has not scored yet: autocoder code --rescore --project {project}",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 @models_app.callback(invoke_without_command=True)
