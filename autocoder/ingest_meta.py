@@ -1,7 +1,8 @@
 """Report metadata: YAML front matter, a folder's ``metadata.csv``, and merging the two.
 
 Front matter comes first and ``metadata.csv`` (keyed by file name) fills what it lacks; what
-stays unknown is warned about (``MetadataWarning``), and a bad value becomes an ``InputError``
+stays unknown is warned about (``MetadataWarning``; a missing respondent becomes the file name
+stem, so that reports without metadata stay apart), and a bad value becomes an ``InputError``
 naming the file and line.
 """
 
@@ -165,10 +166,16 @@ def merge_meta(front: Mapping[str, object], csv_meta: ReportMeta | None, source:
             fields[name] = value
     missing = [name for name in REQUIRED_META if name not in fields]
     if missing:
+        filled = []
+        if "respondent" in missing:  # one respondent per file, not one 'unknown' for all
+            fields["respondent"] = Path(source).stem or source
+            filled.append(f"respondent set to the file name {fields['respondent']!r}")
+        if "group" in missing:
+            filled.append(f"group set to {UNKNOWN!r}")
         warnings.warn(
             MetadataWarning(
                 f"{source}: no {' or '.join(missing)} in front matter or {METADATA_FILE}; "
-                "set to 'unknown'"
+                f"{', '.join(filled)}"
             ),
             stacklevel=3,
         )

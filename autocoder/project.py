@@ -37,14 +37,14 @@ from autocoder.project_work import (
 from autocoder.records import Fragment
 from autocoder.segment import Unit
 from autocoder.shipped import DEFAULT_MODEL
-from autocoder.store import Project
+from autocoder.store import Project, project_model_id
 
 SCORE_BATCH = 2048
 # Forked workers start with the loaded model and pipeline (seconds sooner); spawn elsewhere.
 POOL_CONTEXT = "fork" if sys.platform == "linux" else "spawn"
 
 __all__ = ["CodeSummary", "RescoreSummary", "code_reports", "export_project", "import_codings"]
-__all__ += ["rescore_open"]
+__all__ += ["activate_model", "choose_model_dir", "rescore_open"]
 
 
 @dataclass
@@ -54,6 +54,7 @@ class RescoreSummary:
     suggestions: Counter = field(default_factory=Counter)
     low_confidence: int = 0
     interrupted: bool = False
+    active: str | None = None  # the project's active model after the run
 
 
 # --- the job -----------------------------------------------------------------------------------
@@ -66,17 +67,23 @@ def code_reports(
     jobs: int = 1,
     unit: Unit = "sentence",
     progress: Callable[[CodeSummary], None] | None = None,
+    activate: bool = False,
 ) -> CodeSummary:
-    """Pre-code report files into a project (see the module docstring)."""
+    """Pre-code report files into a project (see the module docstring) with ``model_dir``,
+    else the project's active model, else the default one. ``activate`` makes ``model_dir``
+    the active model (so does the first model of a project)."""
     started = time.perf_counter()
     summary = CodeSummary()
     files = _report_files(paths, summary)
     summary.files = len(files)
-    model_dir = _model_dir(model_dir, summary)
     with Project.open(project_path) as project:
         if project.unit() not in (None, unit):
             raise StoreError(f"{project_path}: this project uses --unit {project.unit()}")
-        model, summary.model = _attach_model(project, model_dir)
+        chosen = choose_model_dir(project, model_dir)
+        if chosen is None:
+            summary.note = NO_MODEL
+        model, summary.model = _attach_model(project, chosen, activate)
+        active = project.active_model_id()
         known = project.known_sources()
     parallel = jobs > 1 and len(files) > 1
     try:
@@ -100,6 +107,8 @@ def code_reports(
                 summary.filled = filled.fragments
     except KeyboardInterrupt:
         summary.interrupted = True
+    if summary.model not in (None, active) and (summary.fragments or summary.filled):
+        summary.note = _not_active(str(summary.model), active)
     summary.seconds = round(time.perf_counter() - started, 2)
     return summary
 
@@ -121,21 +130,48 @@ def _report_files(paths: Sequence[Path], summary: CodeSummary) -> list[Path]:
     return list(dict.fromkeys(path.resolve() for path in files))
 
 
-def _model_dir(model_dir: Path | None, summary: CodeSummary) -> Path | None:
-    if model_dir is not None:
-        return Path(model_dir)
-    if (DEFAULT_MODEL / "meta.json").is_file():
-        return DEFAULT_MODEL
-    summary.note = (
-        "no model given and no default model (models/default): reports were segmented and "
-        "stored without suggestions; run again with --model DIR to pre-code them"
+NO_MODEL = (
+    "no model given and no default model (models/default): reports were segmented and "
+    "stored without suggestions; run again with --model DIR to pre-code them"
+)
+
+
+def _not_active(model_id: str, active: str | None) -> str:
+    return (
+        f"this run's suggestions are by {model_id}; the project's active model stays {active} "
+        "(its suggestions are the ones reviewed): add --activate to switch, or run "
+        "'autocoder code --rescore --project ...' to score the new fragments with it"
     )
-    return None
 
 
-def _attach_model(project: Project, model_dir: Path | None) -> tuple[LazyModel | None, str | None]:
-    """Check the model's codebook against the project's (refused when they differ) and make
-    it the active model; its estimator is loaded later, when there is something to score."""
+def choose_model_dir(project: Project, given: Path | None) -> Path | None:
+    """The model for a run: ``given``, else the project's active model (where it was
+    registered from), else the default model; None when there is none."""
+    if given is not None:
+        return Path(given)
+    active = project.active_model_id()
+    if active is None:
+        return DEFAULT_MODEL if (DEFAULT_MODEL / "meta.json").is_file() else None
+    recorded = project.model_dir(active)
+    for candidate in [Path(recorded)] if recorded else [DEFAULT_MODEL]:  # DEFAULT: older projects
+        try:
+            if project_model_id(read_meta(candidate)) == active:
+                return candidate
+        except ModelError:
+            continue
+    where = f"registered from {recorded}, now missing or changed" if recorded else "no directory"
+    raise ModelError(
+        f"{project.path}: the project's active model {active} is not found ({where}); give "
+        "--model DIR for this run (with --activate to make it the active model)"
+    )
+
+
+def _attach_model(
+    project: Project, model_dir: Path | None, activate: bool
+) -> tuple[LazyModel | None, str | None]:
+    """Check the model's codebook against the project's (refused when they differ) and
+    register it, as the active model when ``activate`` or when the project has none yet;
+    its estimator is loaded later, when there is something to score."""
     if model_dir is None:
         return None, None
     meta = read_meta(model_dir)
@@ -151,20 +187,35 @@ def _attach_model(project: Project, model_dir: Path | None) -> tuple[LazyModel |
         if codebook.hash != meta.get("codebook_hash"):
             raise ModelError(f"{model_dir}: codebook.yaml does not match meta.json (tampered?)")
         project.ensure_codebook(text, codebook)
-    model_id = project.add_model(meta, activate=True)  # refuses another codebook
+    first = project.active_model_id() is None
+    model_id = project.register_model(meta, model_dir, activate=activate or first)
     return LazyModel(model_dir, codebook), model_id
+
+
+def activate_model(project_path: Path, model_id: str) -> str:
+    """Make a model registered in the project its active model; returns the one before."""
+    with Project.open(project_path, create=False) as project:
+        before = project.active_model_id()
+        project.activate_model(model_id)
+        return str(before)
 
 
 # --- scoring stored fragments ----------------------------------------------------------------
 
 
-def rescore_open(project_path: Path, model_dir: Path) -> RescoreSummary:
-    """Score the open fragments (no person's decision yet) with a (new) model, which becomes
-    the active one. Decisions are never touched; earlier suggestions stay in the log."""
+def rescore_open(
+    project_path: Path, model_dir: Path | None = None, activate: bool = False
+) -> RescoreSummary:
+    """Score the open fragments (no person's decision yet) that ``model_dir`` (default: the
+    project's active model) has not scored; ``activate`` makes it the active model.
+    Decisions are never touched; earlier suggestions stay in the log."""
     with Project.open(project_path, create=False) as project:
-        model, model_id = _attach_model(project, Path(model_dir))
+        chosen = choose_model_dir(project, model_dir)
+        if chosen is None:
+            raise ModelError(f"{project_path}: no model to score with: give --model DIR")
+        model, model_id = _attach_model(project, chosen, activate)
         assert model is not None and model_id is not None
-        summary = RescoreSummary(model_id)
+        summary = RescoreSummary(model_id, active=project.active_model_id())
         try:
             _score(project, model, project.unscored_fragments(model_id, open_only=True), summary)
         except KeyboardInterrupt:

@@ -21,9 +21,10 @@ from autocoder.classify.model import SuggestionModel
 from autocoder.codebook import Codebook
 from autocoder.config import DEFAULT_SETTINGS, Limits
 from autocoder.errors import InputError
+from autocoder.fragment_links import Carried
 from autocoder.ingest import read_reports
 from autocoder.pipeline import CLASSIFY_BATCH
-from autocoder.records import Fragment, Report, Suggestion
+from autocoder.records import Fragment, Report, Suggestion, source_report_id
 from autocoder.segment import Unit, segment_reports
 from autocoder.store import Project, meta_key
 from autocoder.transformer_dir import load_any_model
@@ -114,7 +115,8 @@ def process_paths(
                 if isinstance(item, InputError):
                     side.append(Failed(item.source, item.reason, item.line))
                     continue
-                report = replace(item, source=str(path))
+                source = str(path)  # one report per file and content (see source_report_id)
+                report = replace(item, source=source, id=source_report_id(source, item.sha256))
                 stored = known.get(report.source)
                 if stored == (report.sha256, meta_key(report)):
                     side.append(Skipped(report.source))
@@ -169,6 +171,7 @@ class CodeSummary:
     suggestions: Counter = field(default_factory=Counter)  # per factor ("(none)": no factor)
     low_confidence: int = 0  # suggestions below LOW_CONFIDENCE
     filled: int = 0  # fragments from earlier runs that got their first suggestion now
+    codings: Carried = field(default_factory=Carried)  # of the new versions' previous ones
     failures: list[InputError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     files: int = 0  # report files found
@@ -188,6 +191,7 @@ class CodeSummary:
         for name in ("reports", "new", "unchanged", "new_versions", "fragments", "files_done"):
             setattr(self, name, getattr(self, name) + getattr(part, name))
         self.low_confidence += part.low_confidence
+        self.codings.add(part.codings)
         self.suggestions.update(part.suggestions)
         for warning in part.warnings:
             self.note_warning(warning)
@@ -226,9 +230,10 @@ def store_outcome(project: Project, outcome: Outcome, summary: CodeSummary, unit
 
 
 def _store_coded(project: Project, coded: Coded, summary: CodeSummary, unit: str) -> None:
-    result = project.add_coded_report(
+    result, carried = project.add_coded_report(
         coded.report, coded.fragments, unit, summary.model, coded.suggestions
     )
+    summary.codings.add(carried)
     summary.reports += 1
     summary.files_done += 1
     if result == "unchanged":

@@ -5,6 +5,7 @@ No I/O here. ``to_dict``/``from_dict`` give the JSONL fragment-record interchang
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +33,13 @@ class Status(StrEnum):
 
 UNKNOWN = "unknown"
 PRIORITY_HIGH = "high"
+
+
+def source_report_id(source: str, sha256: str) -> str:
+    """A report's id in a project: one per report file and content, 'r' + 12 hex of the
+    SHA-256 of the source key, a NUL and the SHA-256 of the normalised text (outside a
+    project a report's id is its content id, 'r' + 12 hex of that text's SHA-256)."""
+    return "r" + hashlib.sha256(f"{source}\0{sha256}".encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)

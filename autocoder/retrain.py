@@ -96,7 +96,7 @@ def retrain(
     save_model(new, out_dir, (base_dir / CODEBOOK).read_text(encoding="utf-8"))
     activated, reason = decide(scores["old"], scores["new"], force)
     with Project.open(project_path, create=False) as project:
-        model_id = project.add_model(read_meta(out_dir), activate=activated)
+        model_id = project.register_model(read_meta(out_dir), out_dir, activate=activated)
     if activated and rescore:
         counts["rescored"] = rescore_open(Path(project_path), out_dir).fragments
     return RetrainResult(

@@ -13,12 +13,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from autocoder.codebook import Codebook, parse_codebook
 from autocoder.errors import CodebookMismatchError, StaleError, StoreError
+from autocoder.fragment_links import Carried, link_fragments
 from autocoder.records import PRIORITY_HIGH, Decision, Fragment, Report, Suggestion
 from autocoder.store_read import StoreReader
 from autocoder.store_schema import connect, describe, guarded
@@ -32,6 +34,16 @@ def meta_key(report: Report) -> tuple[str, str, str, str, str]:
     """The metadata stored per report version (respondent, organisation, role, group, date)."""
     meta = report.meta
     return (meta.respondent, meta.organisation, meta.role, str(meta.group), meta.date)
+
+
+def _canonical(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def project_model_id(meta: dict[str, Any]) -> str:
+    """A model's id in a project: its model_id and 8 hex of the hash of its metadata."""
+    digest = hashlib.sha256(_canonical(meta).encode("utf-8")).hexdigest()[:8]
+    return f"{meta.get('model_id') or 'model'}-{digest}"
 
 
 def now() -> str:
@@ -90,17 +102,27 @@ class Project(StoreReader):
     def add_report(self, report: Report, fragments: list[Fragment], unit: str) -> str:
         """Store a report and its fragments: "new", "unchanged" or "new version" (other
         content, or other metadata: then ``fragments`` may be empty, they are stored)."""
+        return self.store_report(report, fragments, unit)[0]
+
+    def store_report(
+        self, report: Report, fragments: list[Fragment], unit: str
+    ) -> tuple[str, Carried]:
+        """``add_report``, and what became of the codings of the source's previous version
+        when its text changed (``carry_codings``)."""
         _check_fragments(report, fragments)
         with self.transaction():
             latest = self.conn.execute(
-                "SELECT report_id, version, respondent, organisation, role, grp, date "
-                "FROM latest_versions WHERE source = ?",
+                "SELECT v.report_id, v.version, v.respondent, v.organisation, v.role, v.grp, "
+                "v.date, r.sha256 FROM latest_versions v JOIN reports r ON r.id = v.report_id "
+                "WHERE v.source = ?",
                 (report.source,),
             ).fetchone()
-            if latest is not None and (latest[0], *latest[2:]) == (report.id, *meta_key(report)):
-                return "unchanged"
-            self._set_once("unit", unit, "fragment unit", "--unit")
             sha = report.sha256 or hashlib.sha256(report.text.encode("utf-8")).hexdigest()
+            if latest is not None and latest[7] == sha and latest[0] != report.id:
+                report, fragments = _renamed(report, latest[0]), []  # stored under its old id
+            if latest is not None and (latest[0], *latest[2:7]) == (report.id, *meta_key(report)):
+                return "unchanged", Carried()
+            self._set_once("unit", unit, "fragment unit", "--unit")
             self.conn.execute(
                 "INSERT OR IGNORE INTO reports VALUES (?, ?, ?, ?, ?)",
                 (report.id, sha, report.text, report.format, now()),
@@ -114,7 +136,42 @@ class Project(StoreReader):
                 "INSERT INTO report_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (report.source, version, report.id, *meta_key(report), now()),
             )
-            return "new" if latest is None else "new version"
+            if latest is None:
+                return "new", Carried()
+            carried = Carried()
+            if latest[0] != report.id and fragments:
+                carried = self.carry_codings(latest[0], fragments, latest[1])
+            return "new version", carried
+
+    def carry_codings(self, old_report: str, fragments: list[Fragment], version: int) -> Carried:
+        """Link the fragments of ``old_report`` (``version`` of a source) to ``fragments``
+        (its new version's) and append each coder's current decision on an unchanged one to
+        the log again, on the new fragment. A changed fragment stays open, linked to its old
+        one (``earlier_codings``); the codings of text that is gone are counted as dropped."""
+        links = link_fragments(self.fragments(old_report), fragments)
+        decided = dict(
+            self.conn.execute(
+                "SELECT d.fragment_id, count(*) FROM current_decisions d JOIN fragments f "
+                "ON f.id = d.fragment_id WHERE f.report_id = ? AND d.status IN "
+                "('confirmed', 'corrected', 'rejected') GROUP BY 1",
+                (old_report,),
+            ).fetchall()
+        )
+        stamp = now()
+        note = f"carried from version {version}"
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO fragment_links VALUES (?, ?, ?, ?, ?)",
+            [(k.new, k.old, "same" if k.same else "changed", note, stamp) for k in links],
+        )
+        same = [(k.new, f"{note} ({k.old})", k.old) for k in links if k.same and k.old in decided]
+        self.conn.executemany(
+            "INSERT INTO decisions (fragment_id, coder, factor, presence, priority, status, "
+            "timestamp, note) SELECT ?, coder, factor, presence, priority, status, timestamp, ? "
+            "FROM current_decisions WHERE fragment_id = ? AND status IN "
+            "('confirmed', 'corrected', 'rejected') ORDER BY seq",
+            same,
+        )
+        return Carried.count(links, decided)
 
     def _set_once(self, key: str, value: str, what: str, hint: str) -> None:
         stored = self.setting(key)
@@ -164,9 +221,7 @@ class Project(StoreReader):
         if meta.get("codebook_hash") != codebook.hash:
             other = str(meta.get("codebook_hash") or "?")
             raise CodebookMismatchError(self._mismatch(str(meta.get("codebook_id")), other))
-        canonical = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
-        model_id = f"{meta.get('model_id') or 'model'}-{digest}"
+        canonical, model_id = _canonical(meta), project_model_id(meta)
         with self.transaction():
             self.conn.execute(
                 "INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)",
@@ -177,6 +232,31 @@ class Project(StoreReader):
                     "INSERT INTO model_activations (model_id, at) VALUES (?, ?)", (model_id, now())
                 )
         return model_id
+
+    def register_model(self, meta: dict[str, Any], directory: Path, activate: bool) -> str:
+        """``add_model`` and where the model was loaded from (so that later runs without
+        ``--model`` can use the project's active model)."""
+        path = str(Path(directory).resolve())
+        with self.transaction():
+            model_id = self.add_model(meta, activate=activate)
+            if self.model_dir(model_id) != path:
+                self.conn.execute(
+                    "INSERT INTO model_dirs (model_id, path, at) VALUES (?, ?, ?)",
+                    (model_id, path, now()),
+                )
+        return model_id
+
+    def activate_model(self, model_id: str) -> None:
+        """Make a registered model the active one (its suggestions are the ones shown)."""
+        known = [m["id"] for m in self.models()]
+        if model_id not in known:
+            listed = ", ".join(known) or "none yet"
+            raise StoreError(f"{self.path}: no model {model_id!r} in this project ({listed})")
+        with self.transaction():
+            if self.active_model_id() != model_id:
+                self.conn.execute(
+                    "INSERT INTO model_activations (model_id, at) VALUES (?, ?)", (model_id, now())
+                )
 
     def add_suggestions(self, model_id: str, items: Iterable[tuple[str, Suggestion]]) -> int:
         """Store suggestions (one per fragment and model; a repeat is ignored)."""
@@ -198,8 +278,8 @@ class Project(StoreReader):
         unit: str,
         model_id: str | None,
         suggestions: list[Suggestion],
-    ) -> str:
-        """``add_report`` and the fragments' suggestions by ``model_id`` (None: none) in one
+    ) -> tuple[str, Carried]:
+        """``store_report`` and the fragments' suggestions by ``model_id`` (None: none) in one
         transaction. The rows are made before it starts, so that the write lock is held only
         for the writing (other processes may be storing reports into the same file)."""
         rows = []
@@ -207,10 +287,10 @@ class Project(StoreReader):
             ids = [fragment.id for fragment in fragments]
             rows = _suggestion_rows(model_id, zip(ids, suggestions, strict=True))
         with self.transaction():
-            result = self.add_report(report, fragments, unit)
-            if result != "unchanged":
-                self._insert_suggestions(rows)
-            return result
+            result, carried = self.store_report(report, fragments, unit)
+            if result != "unchanged" and rows and self.has_fragment(rows[0][0]):
+                self._insert_suggestions(rows)  # (none when the text was stored before)
+            return result, carried
 
     # --- the logs ----------------------------------------------------------------------------
 
@@ -329,6 +409,10 @@ def _suggestion_rows(
         )
         for fragment_id, s in items
     ]
+
+
+def _renamed(report: Report, report_id: str) -> Report:
+    return replace(report, id=report_id)
 
 
 def _check_fragments(report: Report, fragments: list[Fragment]) -> None:

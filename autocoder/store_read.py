@@ -25,6 +25,7 @@ from autocoder.records import (
     Suggestion,
 )
 from autocoder.store_schema import guarded
+from autocoder.store_versions import VersionReader
 
 HUMAN = ("confirmed", "corrected", "rejected")
 CODED = ("confirmed", "corrected")
@@ -35,7 +36,7 @@ IN_LIST = "f.report_id IN (SELECT value FROM json_each(?))"
 
 
 @guarded
-class StoreReader:
+class StoreReader(VersionReader):
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
@@ -363,12 +364,20 @@ def project_status(reader: StoreReader) -> dict[str, Any]:
         for coder in coders:
             counts = row["coders"].setdefault(coder, _zero())
             counts["open"] = row["fragments"] - sum(counts[s] for s in HUMAN)
+    for rid, n in reader.reopened_per_report().items():
+        per_report[rid]["reopened"] = n
+    reports = reader.reports()
+    sources_by_text: dict[str, list[str]] = {}
+    for r in reports:
+        sources_by_text.setdefault(r["sha256"], []).append(r["source"])
     listing = [
         {
             **{k: r[k] for k in ("id", "source", "version", "respondent", "group")},
+            "reopened": 0,
             **per_report.get(r["id"], {}),
+            "same_text_as": [s for s in sources_by_text[r["sha256"]] if s != r["source"]],
         }
-        for r in reader.reports()
+        for r in reports
     ]
     codebook = reader.project_codebook()
     return {
@@ -380,6 +389,8 @@ def project_status(reader: StoreReader) -> dict[str, Any]:
         "versions": conn.execute("SELECT count(*) FROM report_versions").fetchone()[0],
         "fragments": total,
         "suggestions": sum(r["suggestions"] for r in per_report.values()),
+        "reopened": sum(r["reopened"] for r in listing),
+        "duplicates": sum(bool(r["same_text_as"]) for r in listing),
         "coders": coders,
         "per_report": listing,
     }

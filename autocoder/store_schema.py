@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from autocoder.errors import SchemaVersionError, StoreBusyError, StoreError
+from autocoder.records import source_report_id
 
 APPEND_ONLY = (
     "settings",
@@ -214,7 +215,80 @@ CREATE INDEX options_key ON options(key, seq);
 CREATE INDEX decisions_coder ON decisions(coder, seq, fragment_id, status);
 """ + _append_only("options")
 
-MIGRATIONS: list[str] = [V1, V2_NO_REWRITE, REVIEW_OPTIONS + _no_rewrite("options", ("seq",))]
+# Per-file report ids; fragment links between versions; where each model was loaded from.
+# Reports that several files shared (ids were content ids) get a report of their own per
+# file: a new version pointing at a copy under the file's id, with the fragments, suggestions
+# and current decisions (noted as carried); the first file to store it keeps the old id.
+FILE_REPORTS = """
+CREATE TABLE fragment_links (
+    new_id TEXT NOT NULL REFERENCES fragments(id),
+    old_id TEXT NOT NULL REFERENCES fragments(id),
+    kind TEXT NOT NULL CHECK (kind IN ('same', 'changed')),
+    note TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (new_id, old_id)
+);
+CREATE INDEX fragment_links_old ON fragment_links(old_id);
+CREATE TABLE model_dirs (
+    seq INTEGER PRIMARY KEY,
+    model_id TEXT NOT NULL REFERENCES models(id),
+    path TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TEMP TABLE shared_split AS
+SELECT v.source, v.report_id AS old_id, report_id_for(v.source, r.sha256) AS new_id,
+       v.version + 1 AS version, v.respondent, v.organisation, v.role, v.grp, v.date
+FROM latest_versions v JOIN reports r ON r.id = v.report_id
+WHERE (SELECT MIN(x.rowid) FROM report_versions x
+       WHERE x.report_id = v.report_id AND x.source = v.source)
+    > (SELECT MIN(x.rowid) FROM report_versions x JOIN latest_versions y
+       ON y.source = x.source AND y.report_id = x.report_id WHERE x.report_id = v.report_id);
+INSERT OR IGNORE INTO reports
+SELECT s.new_id, r.sha256, r.text, r.format, strftime('%Y-%m-%dT%H:%M:%f+00:00')
+FROM shared_split s JOIN reports r ON r.id = s.old_id;
+INSERT OR IGNORE INTO fragments
+SELECT s.new_id || substr(f.id, length(s.old_id) + 1), s.new_id, f.start, f."end", f.question,
+       f.speaker, f.unit
+FROM shared_split s JOIN fragments f ON f.report_id = s.old_id;
+INSERT INTO report_versions
+SELECT source, version, new_id, respondent, organisation, role, grp, date,
+       strftime('%Y-%m-%dT%H:%M:%f+00:00')
+FROM shared_split;
+INSERT OR IGNORE INTO suggestions
+SELECT s.new_id || substr(g.fragment_id, length(s.old_id) + 1), g.model_id, g.factor,
+       g.presence, g.confidence, g.factor_probs, g.presence_prob, g.reasons, g.created_at
+FROM shared_split s JOIN fragments f ON f.report_id = s.old_id
+JOIN suggestions g ON g.fragment_id = f.id ORDER BY g.rowid;
+INSERT INTO decisions (fragment_id, coder, factor, presence, priority, status, timestamp, note)
+SELECT s.new_id || substr(d.fragment_id, length(s.old_id) + 1), d.coder, d.factor, d.presence,
+       d.priority, d.status, d.timestamp,
+       'carried from ' || d.fragment_id || ' (the same text in another file)'
+FROM shared_split s JOIN fragments f ON f.report_id = s.old_id
+JOIN current_decisions d ON d.fragment_id = f.id
+WHERE d.status IN ('confirmed', 'corrected', 'rejected') ORDER BY s.source, d.seq;
+INSERT INTO fragment_links
+SELECT s.new_id || substr(f.id, length(s.old_id) + 1), f.id, 'same',
+       'the same text in another file', strftime('%Y-%m-%dT%H:%M:%f+00:00')
+FROM shared_split s JOIN fragments f ON f.report_id = s.old_id;
+DROP TABLE temp.shared_split;
+-- The metadata of a report's content: from the latest version of the source that points at
+-- it now (before: the version that last pointed at it, which could be another file's).
+DROP VIEW report_meta;
+CREATE VIEW report_meta AS
+SELECT v.* FROM report_versions v
+WHERE v.rowid = (
+    SELECT w.rowid FROM report_versions w WHERE w.report_id = v.report_id
+    ORDER BY w.version = (SELECT MAX(x.version) FROM report_versions x WHERE x.source = w.source)
+    DESC, w.rowid DESC LIMIT 1
+);
+""" + "".join(_append_only(table) for table in ("fragment_links", "model_dirs"))
+
+MIGRATIONS: list[str] = [
+    V1,
+    V2_NO_REWRITE,
+    REVIEW_OPTIONS + _no_rewrite("options", ("seq",)),
+    FILE_REPORTS,
+]
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:
@@ -277,6 +351,7 @@ def connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA recursive_triggers = ON")  # REPLACE's deletes fire triggers too
+        conn.create_function("report_id_for", 2, source_report_id, deterministic=True)
         migrate(conn, path, version)
     except sqlite3.Error as exc:
         conn.close()

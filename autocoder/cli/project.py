@@ -36,7 +36,12 @@ def code(
     project: ProjectOpt,
     paths: Annotated[list[Path] | None, typer.Argument(help="Report files or folders.")] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Model directory for this run (default: the project's active model, else "
+            "models/default).",
+        ),
     ] = None,
     jobs: Annotated[
         int,
@@ -51,19 +56,27 @@ def code(
             "--rescore", help="Score the undecided fragments with --model (after coding PATHs)."
         ),
     ] = False,
+    activate: Annotated[
+        bool,
+        typer.Option("--activate", help="Make --model the project's active model (reviewed)."),
+    ] = False,
 ) -> None:
     """Read, segment and pre-code reports into a project; running it again adds nothing."""
     if unit not in UNITS:
         raise typer.BadParameter("use sentence, paragraph or answer", param_hint="--unit")
     if not paths and not rescore:
         raise typer.BadParameter("give report files or folders (or --rescore)")
+    if activate and model is None:
+        raise typer.BadParameter("--activate needs --model DIR", param_hint="--activate")
     if paths:
-        _code(paths, project, model, jobs, unit)
+        _code(paths, project, model, jobs, unit, activate)
     if rescore:
-        _rescore(project, model)
+        _rescore(project, model, activate)
 
 
-def _code(paths: list[Path], project: Path, model: Path | None, jobs: int, unit: str) -> None:
+def _code(
+    paths: list[Path], project: Path, model: Path | None, jobs: int, unit: str, activate: bool
+) -> None:
     from autocoder.project import code_reports
 
     with _bar() as bar:
@@ -80,7 +93,7 @@ def _code(paths: list[Path], project: Path, model: Path | None, jobs: int, unit:
                 rate=rate,
             )
 
-        summary = code_reports(paths, project, model, jobs, unit, progress)  # type: ignore[arg-type]
+        summary = code_reports(paths, project, model, jobs, unit, progress, activate)  # type: ignore[arg-type]
     _print_code_summary(summary, project)
 
 
@@ -119,6 +132,14 @@ def _print_code_summary(summary: CodeSummary, project: Path) -> None:
     if summary.suggestions:
         counts = ", ".join(f"{k} {v}" for k, v in summary.suggestions.most_common())
         out.print(f"suggestions ({escape(summary.model or '')}): {escape(counts)}")
+    if summary.new_versions:
+        codings = summary.codings
+        out.print(
+            f"codings of the earlier versions (per coder and fragment): {codings.carried} "
+            f"carried (text unchanged), {codings.reopened} reopened (text changed: open again, "
+            f"linked to the earlier coding), {codings.dropped} dropped (text removed)",
+            soft_wrap=True,
+        )
     if summary.filled:
         out.print(f"{summary.filled} fragments stored earlier got their first suggestion")
     if summary.note:
@@ -135,12 +156,18 @@ def _print_code_summary(summary: CodeSummary, project: Path) -> None:
         raise typer.Exit(1)
 
 
-def _rescore(project: Path, model: Path | None) -> None:
-    from autocoder.project import DEFAULT_MODEL, rescore_open
+def _rescore(project: Path, model: Path | None, activate: bool) -> None:
+    from autocoder.project import rescore_open
 
-    summary = rescore_open(project, model or DEFAULT_MODEL)
+    summary = rescore_open(project, model, activate)
     counts = ", ".join(f"{k} {v}" for k, v in summary.suggestions.most_common())
     out.print(f"rescored {summary.fragments} open fragments with {escape(summary.model)}")
+    if summary.active != summary.model:
+        err.print(
+            f"[yellow]note:[/yellow] the active model stays {escape(str(summary.active))} (its "
+            "suggestions are the ones reviewed); add --activate to switch",
+            soft_wrap=True,
+        )
     if counts:
         out.print(f"suggestions: {escape(counts)}; {summary.low_confidence} below 0.5")
     if summary.interrupted:
@@ -167,6 +194,18 @@ def status(
         f"{info['fragments']} fragments, {info['suggestions']} suggestions; codebook "
         f"{info['codebook']}, model {escape(str(info['active_model']))}, unit {info['unit']}"
     )
+    if info["reopened"]:
+        out.print(
+            f"reopened fragments: {info['reopened']} (coded before, their text changed in a new "
+            "version of the report: decide them again)",
+            soft_wrap=True,
+        )
+    if info["duplicates"]:
+        out.print(
+            f"[yellow]{info['duplicates']} reports have the same text as another file[/] "
+            "(marked 'same text as'); each file is its own report",
+            soft_wrap=True,
+        )
     out.print(_coder_table(info["coders"]))
     out.print(_report_table(info["per_report"], sorted(info["coders"])))
 
@@ -189,6 +228,11 @@ def _report_table(reports: list[dict[str, Any]], coders: list[str]) -> Table:
     for report in reports:
         version = f" (v{report['version']})" if report["version"] > 1 else ""
         label = Path(report["source"]).name + version
+        if report.get("reopened"):
+            label += f"\n{report['reopened']} reopened"
+        if report.get("same_text_as"):
+            others = ", ".join(Path(other).name for other in report["same_text_as"])
+            label += f"\nsame text as {others}"
         sizes = (str(report.get("fragments", 0)), str(report.get("suggestions", 0)))
         for index, name in enumerate(coders or [""]):
             counts = report.get("coders", {}).get(name)

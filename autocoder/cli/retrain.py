@@ -146,11 +146,42 @@ def model_overview(project_path: Path) -> list[ModelRow]:
     return list(rows.values())
 
 
-@app.command("models")
+models_app = typer.Typer(help="The project's model versions; activate one.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("activate")
 @handles_errors
-def models_command(project: ProjectOpt) -> None:
+def activate_command(
+    model_id: Annotated[str, typer.Argument(help="The model's id in the project (see models).")],
+    project: ProjectOpt,
+) -> None:
+    """Make a registered model the active one: code, review and rescore use it."""
+    from autocoder.project import activate_model
+
+    before = activate_model(project, model_id)
+    out.print(f"active model: {escape(model_id)} (was {escape(before)})")
+    out.print(
+        f"open fragments it has not scored yet: autocoder code --rescore --project {project}",
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+@models_app.callback(invoke_without_command=True)
+@handles_errors
+def models_command(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None, typer.Option("--project", help="Project file (such as study.db).")
+    ] = None,
+) -> None:
     """List the project's model versions: metrics, the active one, and what people did with
     the suggestions shown from each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if project is None:
+        raise typer.BadParameter("give the project file", param_hint="--project")
     rows = model_overview(project)
     if not rows:
         out.print(f"{project}: no models registered yet (autocoder code --model DIR)")

@@ -268,7 +268,7 @@ def test_rescore_scores_only_open_fragments(reports: Path, model_dir: Path, tmp_
         total = project.status()["fragments"]
         old_model = project.active_model_id()
     newer = train_tiny(tmp_path / "newer", seed=5, skip=1)
-    summary = rescore_open(db, newer)
+    summary = rescore_open(db, newer, activate=True)
     assert summary.fragments == total - 1
     assert rescore_open(db, newer).fragments == 0
     with Project.open(db) as project:

@@ -138,6 +138,9 @@ def test_corrections_teach_the_retrained_model(tmp_path: Path, base_dir: Path) -
     invented = [r for r in queue if WORD in r.fragment.text]
     assert len(invented) == 2 and result.counts["rescored"] == len(queue)
     assert all(r.suggestion and r.suggestion.factor == target for r in invented)
+    again = code_reports(paths, db)  # no --model, every file unchanged: the new model stays
+    with Project.open(db, create=False) as project:
+        assert again.model == project.active_model_id() == result.model_id
 
 
 @pytest.fixture

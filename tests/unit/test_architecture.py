@@ -68,7 +68,14 @@ CLASSIFY = (
     "classify.transformer_train",
 )
 MODELS = ("estimator_file", "model_versions", "modeldir", "train", "evaluate")
-STORE = ("store_schema", "store_read", "store_review", "store")
+STORE = (
+    "store_schema",
+    "store_versions",
+    "store_read",
+    "store_review",
+    "fragment_links",
+    "store",
+)
 PIPELINE = ("pipeline", "transformer_dir")
 PROJECT = (
     "project_work",

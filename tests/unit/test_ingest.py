@@ -190,12 +190,14 @@ def test_no_metadata_csv_is_empty(tmp_path: Path) -> None:
     assert load_metadata_csv(tmp_path) == {}
 
 
-def test_missing_metadata_warns_and_stays_unknown(tmp_path: Path) -> None:
+def test_missing_metadata_warns_and_the_respondent_is_the_file_name(tmp_path: Path) -> None:
     path = write(tmp_path / "kaal.txt", "Alleen tekst.\n")
-    with pytest.warns(MetadataWarning, match=r"kaal\.txt.*respondent or group"):
+    with pytest.warns(MetadataWarning, match=r"kaal\.txt.*respondent or group.*'kaal'"):
         report = read_report(path)
-    assert report.meta == ReportMeta()
-    assert report.meta.respondent == "unknown"
+    assert report.meta == ReportMeta(respondent="kaal")
+    other = write(tmp_path / "ander.txt", "---\ngroup: management\n---\nAlleen tekst.\n")
+    with pytest.warns(MetadataWarning, match=r"ander\.txt: no respondent in.*'ander'"):
+        assert read_report(other).meta.respondent == "ander"
 
 
 def test_unknown_front_matter_key_warns(tmp_path: Path) -> None:
