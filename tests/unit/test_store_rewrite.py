@@ -127,7 +127,7 @@ def test_reruns_that_rely_on_or_ignore_still_work(path: Path) -> None:
         project.ensure_codebook(CODEBOOK_TEXT, CODEBOOK)
         assert {t: len(snapshot(project.conn, t)) for t in REWRITTEN} == counts
         moved, _ = sentence_report(TEXT, respondent="R2")  # same content, new metadata
-        assert project.add_coded_report(moved, fragments, "sentence", model, [guess] * 3) == (
+        assert project.add_coded_report(moved, fragments, "sentence", model, [guess] * 3)[0] == (
             "new version"
         )  # its fragments and suggestions exist already: skipped, the version is added
         grown = {**counts, "report_versions": counts["report_versions"] + 1}
