@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from autocoder.cli import app
 from autocoder.review.server import exposure_warning
+from autocoder.store import Project
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,8 @@ def test_other_hosts_are_warned_about(host: str, where: str) -> None:
 
 def test_review_prints_the_warning_before_it_binds(tmp_path: Path) -> None:
     # 192.0.2.1 (TEST-NET-1) is on no interface here: binding fails, so nothing listens.
+    with Project.open(tmp_path / "study.db"):
+        pass  # an empty project: the app opens it before it binds
     args = ["review", "--project", str(tmp_path / "study.db"), "--coder", "ann"]
     result = CliRunner().invoke(app, [*args, "--host", "192.0.2.1", "--no-browser"])
     assert result.exit_code == 1
